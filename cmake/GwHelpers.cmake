@@ -1,0 +1,56 @@
+# Shared helpers so every adapter folder builds the same way.
+#
+# gw_add_unit_test(NAME SOURCES a.cc b.cc LIBS x y)
+#   A doctest executable registered with ctest (label "unit").
+# gw_add_integration_test(NAME SOURCES ... LIBS ... [TIMEOUT s])
+#   Same, label "integration" (may start real servers on 127.0.0.1).
+# gw_add_fuzz_target(NAME SOURCE f.cc LIBS ... [CORPUS dir])
+#   Always builds NAME_replay (runs every file of CORPUS through the target; a ctest, label "fuzz-replay").
+#   With -DGW_FUZZ=ON (clang), also builds NAME as a libFuzzer binary under bin/fuzz/.
+# gw_add_module(NAME SOURCES ... LIBS ...)
+#   An adapter module (shared object, C-linkage descriptor) installed in lib/camgw/.
+
+function(gw_add_unit_test name)
+  cmake_parse_arguments(A "" "TIMEOUT;LABEL" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${A_SOURCES} ${CMAKE_SOURCE_DIR}/tests/support/doctest_main.cc)
+  target_link_libraries(${name} PRIVATE ${A_LIBS} doctest::doctest gw_test_support)
+  if(NOT A_LABEL)
+    set(A_LABEL unit)
+  endif()
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 120)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS ${A_LABEL} TIMEOUT ${A_TIMEOUT}
+    ENVIRONMENT "GW_BUILD_DIR=${CMAKE_BINARY_DIR};GW_SOURCE_DIR=${CMAKE_SOURCE_DIR};GW_MODULE_DIR=${GW_MODULE_DIR}")
+endfunction()
+
+function(gw_add_integration_test name)
+  gw_add_unit_test(${name} LABEL integration ${ARGN})
+endfunction()
+
+function(gw_add_fuzz_target name)
+  cmake_parse_arguments(A "" "SOURCE;CORPUS" "LIBS" ${ARGN})
+  add_executable(${name}_replay ${A_SOURCE} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.cc)
+  target_link_libraries(${name}_replay PRIVATE ${A_LIBS})
+  if(A_CORPUS)
+    add_test(NAME ${name}_replay COMMAND ${name}_replay ${A_CORPUS})
+    set_tests_properties(${name}_replay PROPERTIES LABELS fuzz-replay TIMEOUT 120)
+  endif()
+  if(GW_FUZZ)
+    add_executable(${name} ${A_SOURCE})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${name} PRIVATE ${A_LIBS})
+    set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin/fuzz)
+  endif()
+endfunction()
+
+function(gw_add_module name)
+  cmake_parse_arguments(A "" "" "SOURCES;LIBS" ${ARGN})
+  add_library(${name} MODULE ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE gw_adapter_sdk ${A_LIBS})
+  set_target_properties(${name} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${GW_MODULE_DIR}
+    CXX_VISIBILITY_PRESET hidden C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  install(TARGETS ${name} LIBRARY DESTINATION lib/camgw)
+endfunction()
