@@ -54,3 +54,22 @@ function(gw_add_module name)
     CXX_VISIBILITY_PRESET hidden C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   install(TARGETS ${name} LIBRARY DESTINATION lib/camgw)
 endfunction()
+
+# gw_protoc(IMPORT_ROOT REL_PROTO OUT_DIR OUT_VAR [EXTRA_IMPORT_DIRS...])
+#   Runs protoc on IMPORT_ROOT/REL_PROTO, writing OUT_DIR/REL(.pb.cc/.pb.h); appends the .cc to OUT_VAR.
+#   gateway/proto is always on the import path, so adapter protos can import "gw/v1/...".
+function(gw_protoc root rel out var)
+  string(REGEX REPLACE "\\.proto$" "" base ${rel})
+  set(cc ${out}/${base}.pb.cc)
+  set(h ${out}/${base}.pb.h)
+  set(imports -I${root} -I${CMAKE_SOURCE_DIR}/gateway/proto)
+  foreach(extra ${ARGN})
+    list(APPEND imports -I${extra})
+  endforeach()
+  add_custom_command(OUTPUT ${cc} ${h}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+    COMMAND protobuf::protoc ${imports} --cpp_out=${out} ${root}/${rel}
+    DEPENDS ${root}/${rel} protobuf::protoc
+    COMMENT "protoc ${rel}" VERBATIM)
+  set(${var} ${${var}} ${cc} PARENT_SCOPE)
+endfunction()
