@@ -140,7 +140,7 @@ typedef struct gw_adapter_descriptor {
   void (*stop)(gw_adapter *self);
   int (*done)(gw_adapter *self);
   void (*destroy)(gw_adapter *self);
-  /* Optional: a serialized gw.v1.Value with the adapter's live status for the admin API;
+  /* Optional: the adapter's live status as a UTF-8 JSON object, for the admin API;
    * out->data is malloc()ed by the module and free()d by the host. */
   int (*status)(gw_adapter *self, gw_buf *out);
 

@@ -1,0 +1,98 @@
+// Loads adapter modules (dlopen, ABI check) and runs adapter instances behind gw_host_api.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gw/adapter_abi.h"
+#include "gw/event_loop.h"
+#include "gw/result.h"
+#include "gw/v1/config.pb.h"
+#include "gw/v1/mapping.pb.h"
+#include "registry.h"
+#include "router.h"
+
+namespace gw {
+
+struct Module {
+  std::string path;  // "" for in-process (builtin) descriptors
+  const gw_adapter_descriptor* desc = nullptr;
+};
+
+class ModuleLoader {
+ public:
+  explicit ModuleLoader(std::string module_dir) : module_dir_(std::move(module_dir)) {}
+  // Loads a shared object and checks its descriptor. Refuses a module whose ABI version differs:
+  //   "module /x/gw_bad.so (\"bad\"): ABI version 999, this gatewayd speaks ABI version 1"
+  Result<const Module*> load_file(const std::string& path);
+  // module_path if set, else {module_dir}/gw_{module}.so; builtins (tests) are found by name first.
+  Result<const Module*> load(const v1::AdapterConfig& cfg);
+  void add_builtin(const gw_adapter_descriptor* desc);
+  const std::string& module_dir() const { return module_dir_; }
+
+ private:
+  std::string module_dir_;
+  std::map<std::string, std::unique_ptr<Module>> by_path_;
+  std::map<std::string, std::unique_ptr<Module>> builtins_;
+};
+
+class AdapterHost;
+struct HostApiImpl;
+
+class AdapterInstance {
+ public:
+  const std::string& name() const { return name_; }
+  const Module* module() const { return module_; }
+  gw_adapter* self() const { return self_; }
+  bool started() const { return started_; }
+
+ private:
+  friend class AdapterHost;
+  friend struct HostApiImpl;
+  std::string name_;
+  const Module* module_ = nullptr;
+  AdapterHost* host_ = nullptr;
+  gw_host_api api_{};
+  gw_adapter* self_ = nullptr;
+  std::string state_dir_;
+  bool started_ = false;
+  bool stopping_ = false;
+};
+
+class AdapterHost {
+ public:
+  AdapterHost(EventLoop& loop, Registry& registry, Router& router, std::string state_dir);
+  ~AdapterHost();
+
+  // Validates the adapter's config block against the module's schema and calls create().
+  // where = "file:line:col" of the adapter block for error messages.
+  Result<void> create(const v1::AdapterConfig& cfg, const Module* module, const std::string& where);
+  Result<void> start_all();
+  void stop_all();
+  bool all_done() const;
+  void destroy_all();
+  // Calls on_mappings on every instance; errors are collected (the gateway decides what to keep).
+  Result<void> notify_mappings();
+
+  std::vector<std::string> names() const;
+  AdapterInstance* find(const std::string& name);
+  Router& router() { return router_; }
+
+ private:
+  friend struct HostApiImpl;
+  EventLoop& loop_;
+  Registry& registry_;
+  Router& router_;
+  std::string state_dir_;
+  std::vector<std::unique_ptr<AdapterInstance>> instances_;
+  std::map<uint64_t, int> watch_owner_;  // watch id -> instance index (cleanup on destroy)
+  std::map<uint64_t, int> timer_owner_;
+  uint64_t msg_prefix_ = 0;
+  uint64_t msg_counter_ = 0;
+  uint64_t rng_state_ = 0;
+  friend class Gateway;
+};
+
+}  // namespace gw
