@@ -746,7 +746,8 @@ Result<nlohmann::json> DecryptJson(const SessionKey& key, ByteView sealed, std::
 }
 }  // namespace
 
-Result<DasQuery> OpenDasQuery(const SessionKey& key, ByteView sealed) {
+namespace {
+Result<DasQuery> OpenDasQueryUnchecked(const SessionKey& key, ByteView sealed) {
   constexpr std::string_view kMsg = "0xA get-DAS";
   auto j = DecryptJson(key, sealed, kMsg);
   if (!j) return j.error();
@@ -764,6 +765,15 @@ Result<DasQuery> OpenDasQuery(const SessionKey& key, ByteView sealed) {
   }
   return q;
 }
+}  // namespace
+
+Result<DasQuery> OpenDasQuery(const SessionKey& key, ByteView sealed) {
+  try {
+    return OpenDasQueryUnchecked(key, sealed);
+  } catch (const std::exception& e) {  // every access is type-checked; this is a last guard
+    return make_error(std::string("0xA get-DAS: ") + e.what());
+  }
+}
 
 Result<Bytes> SealDasInfo(const SessionKey& key, const DasInfo& info) {
   for (const std::string* s : {&info.address, &info.domain, &info.server_id}) {
@@ -779,7 +789,8 @@ Result<Bytes> SealDasInfo(const SessionKey& key, const DasInfo& info) {
   return CbcEncrypt(key, AsBytes(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
-Result<DasInfo> OpenDasInfo(const SessionKey& key, ByteView sealed) {
+namespace {
+Result<DasInfo> OpenDasInfoUnchecked(const SessionKey& key, ByteView sealed) {
   constexpr std::string_view kMsg = "0xB DAS reply";
   auto j = DecryptJson(key, sealed, kMsg);
   if (!j) return j.error();
@@ -811,6 +822,15 @@ Result<DasInfo> OpenDasInfo(const SessionKey& key, ByteView sealed) {
   if (auto r = str("Domain", info.domain); !r) return r.error();
   if (auto r = str("ServerID", info.server_id); !r) return r.error();
   return info;
+}
+}  // namespace
+
+Result<DasInfo> OpenDasInfo(const SessionKey& key, ByteView sealed) {
+  try {
+    return OpenDasInfoUnchecked(key, sealed);
+  } catch (const std::exception& e) {  // every access is type-checked; this is a last guard
+    return make_error(std::string("0xB DAS reply: ") + e.what());
+  }
 }
 
 }  // namespace gw::osap::lbs
