@@ -1,0 +1,279 @@
+// Integration: two gloox clients of one account (the spec's OIC Client and OIC Server full JIDs)
+// exchange <rest> GET / RESPONSE over message-based XEP-0047 through a real prosody on loopback,
+// driven from ONE thread with connect(false) + recv(timeout).
+#include <doctest/doctest.h>
+
+#include <gloox/client.h>
+#include <gloox/connectionlistener.h>
+#include <gloox/message.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "oic/codec/jid.h"
+#include "oic/codec/rest.h"
+#include "oic/xmpp/client_setup.h"
+#include "oic/xmpp/ibb_extension.h"
+#include "oic/xmpp/ibb_link.h"
+#include "prosody_fixture.h"
+
+using namespace gw::oic;
+using gw::oic::test::ProsodyFixture;
+using gw::oic::xmpp::IbbLink;
+
+namespace {
+
+struct Event {
+  std::string kind;  // open, open-failed, document, closed, error
+  std::string sid;
+  std::string text;
+  std::string peer;
+};
+
+class Peer : public gloox::ConnectionListener {
+ public:
+  Peer(const std::string& full_jid, const std::string& password, const ProsodyFixture& p, ibb::Config cfg = {})
+      : requested_resource_(gloox::JID(full_jid).resource()), client_(gloox::JID(full_jid), password, p.port()) {
+    client_.setServer(p.domain());
+    xmpp::ClientSecurity sec;
+    sec.ca_files = {p.ca_file()};
+    sec.server_name = p.domain();
+    setup_ok = xmpp::apply_client_security(client_, sec);
+    client_.registerConnectionListener(this);
+    IbbLink::Callbacks cb;
+    cb.on_open = [this](const gloox::JID& peer, const std::string& sid, bool mine) {
+      events.push_back({mine ? "open-mine" : "open-theirs", sid, "", peer.full()});
+    };
+    cb.on_open_failed = [this](const gloox::JID& peer, const std::string& sid, const gw::Error& e) {
+      events.push_back({"open-failed", sid, e.message, peer.full()});
+    };
+    cb.on_document = [this](const gloox::JID& peer, const std::string& sid, std::string xml) {
+      events.push_back({"document", sid, std::move(xml), peer.full()});
+    };
+    cb.on_closed = [this](const gloox::JID& peer, const std::string& sid, std::size_t) {
+      events.push_back({"closed", sid, "", peer.full()});
+    };
+    cb.on_session_error = [this](const gloox::JID& peer, const std::string& sid, const gw::Error& e) {
+      events.push_back({"error", sid, e.message, peer.full()});
+    };
+    link = std::make_unique<IbbLink>(client_, cfg, std::move(cb));
+  }
+  ~Peer() override {
+    link.reset();
+    client_.disconnect();
+  }
+
+  bool start() { return setup_ok && client_.connect(false); }
+  void pump(int us) { client_.recv(us); }
+
+  gloox::Client& client() { return client_; }
+  gloox::JID jid() { return client_.jid(); }
+
+  // Events of `kind` (removed from the queue), in order.
+  std::vector<Event> take(const std::string& kind) {
+    std::vector<Event> out, keep;
+    for (auto& e : events) (e.kind == kind ? out : keep).push_back(e);
+    events.swap(keep);
+    return out;
+  }
+
+  bool setup_ok = false;
+  bool connected = false;
+  bool disconnected = false;
+  gloox::ConnectionError disconnect_reason = gloox::ConnNoError;
+  int tls_status = -1;
+  std::string bound_resource;
+  std::string requested_resource_;
+  std::vector<Event> events;
+  std::unique_ptr<IbbLink> link;
+
+  void onConnect() override { connected = true; }
+  void onDisconnect(gloox::ConnectionError e) override {
+    disconnected = true;
+    disconnect_reason = e;
+  }
+  void onResourceBind(const std::string& resource) override {
+    bound_resource = resource;
+    // OIC RA 7.2: a server that changes the offered resource gets disconnected.
+    if (resource != requested_resource_) client_.disconnect();
+  }
+  bool onTLSConnect(const gloox::CertInfo& info) override {
+    tls_status = info.status;
+    return info.status == gloox::CertOk;  // verified against the generated CA, for "localhost"
+  }
+
+ private:
+  gloox::Client client_;
+};
+
+// Drives both clients on this thread until pred() or the deadline.
+bool pump_until(std::vector<Peer*> peers, const std::function<bool()>& pred, int seconds = 15) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    for (Peer* p : peers) {
+      if (p->disconnected) return false;
+      p->pump(5000);
+    }
+  }
+  return true;
+}
+
+const char* kClientUuid = "FFFFB960-FFFF-46F7-BABE-9E6234671ADC";
+const char* kCameraUuid = "0685B960-736F-46F7-BEC0-9E6CBD671ADC";
+
+}  // namespace
+
+TEST_CASE("prosody: multi-block <rest> GET and RESPONSE over message-based IBB") {
+  auto fx = ProsodyFixture::start();
+  REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? "" : fx.error().message));
+  ProsodyFixture& p = *fx.value();
+  auto reg = p.register_user("me", "s3cret-pass");
+  REQUIRE_MESSAGE(reg.ok(), (reg.ok() ? "" : reg.error().message));
+
+  auto cj = make_client_jid("me", p.domain(), kClientUuid);
+  auto sj = make_server_jid("me", p.domain(), "oic.d.camera", kCameraUuid);
+  REQUIRE(cj.ok());
+  REQUIRE(sj.ok());
+
+  Peer client(cj->full(), "s3cret-pass", p);
+  Peer camera(sj->full(), "s3cret-pass", p);
+  REQUIRE(client.start());
+  REQUIRE(camera.start());
+  REQUIRE_MESSAGE(pump_until({&client, &camera}, [&] { return client.connected && camera.connected; }),
+                  "login failed: client disc=" << client.disconnect_reason << " tls=" << client.tls_status
+                                               << " camera disc=" << camera.disconnect_reason << "\n" << p.log_tail());
+  CHECK(client.tls_status == gloox::CertOk);
+  CHECK(client.bound_resource == cj->resource());
+  CHECK(camera.bound_resource == sj->resource());
+  CHECK(client.jid().full() == cj->full());
+
+  const gloox::JID camera_jid(sj->full());
+  const gloox::JID client_jid(cj->full());
+
+  // --- Session with a small block size: many blocks per message --------------------------------
+  std::string sid = client.link->new_sid();
+  REQUIRE(client.link->open(camera_jid, sid, 128).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.events.empty() && !camera.events.empty(); }));
+  REQUIRE(client.take("open-mine").size() == 1);
+  auto theirs = camera.take("open-theirs");
+  REQUIRE(theirs.size() == 1);
+  CHECK(theirs[0].sid == sid);
+  CHECK(theirs[0].peer == cj->full());
+
+  auto get = RestMessage::request(Method::Get, Url{"coap", "camera-7", "/oic/r/camera/1", "if=oic.if.baseline"});
+  get.headers = {{"Accept", "application/json"}, {"Accept-Charset", "UTF-8"},
+                 {"Date", "Fri, 14 Aug 2015 08:49:37 GMT"}, {"X-Trace", std::string(900, 't')}};
+  REQUIRE(client.link->send_rest(camera_jid, sid, get).ok());
+  CHECK(client.link->engine().info(sj->full(), sid)->next_out_seq > 5);  // several blocks went out
+  REQUIRE(pump_until({&client, &camera}, [&] { return !camera.events.empty(); }));
+  auto docs = camera.take("document");
+  REQUIRE_MESSAGE(docs.size() == 1, "camera events: " << camera.events.size());
+  auto got = decode_rest_xml(docs[0].text);
+  REQUIRE(got.ok());
+  CHECK(got.value() == get);
+
+  auto resp = RestMessage::response(200);
+  resp.headers = {{"Content-Type", "application/json"}};
+  resp.body = nlohmann::ordered_json{{"rt", "oic.r.camera"}, {"id", "camera-7"}, {"state", true},
+                                     {"snapshot", std::string(2000, 'Q')}};
+  REQUIRE(camera.link->send_rest(client_jid, sid, resp).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.events.empty(); }));
+  auto back = client.take("document");
+  REQUIRE(back.size() == 1);
+  auto got_resp = decode_rest_xml(back[0].text);
+  REQUIRE(got_resp.ok());
+  CHECK(got_resp->status == 200);
+  CHECK(got_resp.value() == resp);
+
+  // An undecodable request is answered "400 Bad Request" on the same session (adapter behaviour).
+  REQUIRE(client.link->send(camera_jid, sid, "<rest xmlns=\"rest.oic.org\"><url method=\"GET\">no url</url></rest>").ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !camera.events.empty(); }));
+  auto bad = camera.take("document");
+  REQUIRE(bad.size() == 1);
+  auto bad_dec = decode_rest_xml(bad[0].text);
+  REQUIRE_FALSE(bad_dec.ok());
+  CHECK(rest_errc(bad_dec.error()) == RestErrc::BadUrl);
+  REQUIRE(camera.link->send_rest(client_jid, sid, bad_request_response(bad_dec.error())).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.events.empty(); }));
+  auto r400 = client.take("document");
+  REQUIRE(r400.size() == 1);
+  CHECK(decode_rest_xml(r400[0].text)->status == 400);
+
+  // --- Second concurrent session with the maximum block size (65535) ------------------------------
+  std::string sid2 = client.link->new_sid();
+  REQUIRE(client.link->open(camera_jid, sid2, 65535).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.take("open-mine").empty(); }));
+  camera.take("open-theirs");
+  auto big = RestMessage::response(200);
+  big.body = nlohmann::ordered_json{{"blob", std::string(150000, 'b')}};  // 3 blocks of <= 65535 bytes
+  REQUIRE(camera.link->send_rest(client_jid, sid2, big).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.events.empty(); }));
+  auto big_docs = client.take("document");
+  REQUIRE(big_docs.size() == 1);
+  CHECK(big_docs[0].sid == sid2);
+  CHECK(decode_rest_xml(big_docs[0].text).value() == big);
+  CHECK(client.link->engine().session_count() == 2);
+
+  // --- A sequence gap closes the session on both ends -------------------------------------------
+  {
+    gloox::Message m(gloox::Message::Normal, camera_jid);
+    m.addExtension(new xmpp::IbbExtension(xmpp::IbbExtension::make_data(sid, 4242, "PHJlc3Qv")));
+    client.client().send(m);
+  }
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.take("closed").empty(); }));
+  auto errs = camera.take("error");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].sid == sid);
+  CHECK(ibb::ibb_errc(gw::make_error(errs[0].text)) == ibb::Errc::UnexpectedRequest);
+  CHECK_FALSE(camera.link->engine().info(cj->full(), sid));
+  CHECK_FALSE(client.link->engine().info(sj->full(), sid));
+  CHECK(camera.link->engine().info(cj->full(), sid2));  // the other session is unaffected
+
+  // --- Refused open: block-size above the camera's limit ------------------------------------------
+  // (covered for the camera's default config by opening with an invalid 0 block size via raw IQ)
+  {
+    gloox::IQ iq(gloox::IQ::Set, camera_jid, client.client().getID());
+    iq.addExtension(new xmpp::IbbExtension(xmpp::IbbExtension::make_open("x-iq", 512, ibb::StanzaType::Iq)));
+    client.client().send(iq);
+  }
+  for (int i = 0; i < 20; ++i) {
+    client.pump(5000);
+    camera.pump(5000);
+  }
+  CHECK_FALSE(camera.link->engine().info(cj->full(), "x-iq"));  // stanza='iq' refused (not-acceptable)
+
+  // --- Normal close ------------------------------------------------------------------------------
+  REQUIRE(client.link->close(camera_jid, sid2).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !camera.take("closed").empty(); }));
+  CHECK(camera.link->engine().session_count() == 0);
+  CHECK(client.link->engine().session_count() == 0);
+}
+
+TEST_CASE("prosody: open refused with resource-constraint when block-size is above the peer's limit") {
+  auto fx = ProsodyFixture::start();
+  REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? "" : fx.error().message));
+  ProsodyFixture& p = *fx.value();
+  REQUIRE(p.register_user("me", "pw").ok());
+  auto cj = make_client_jid("me", p.domain(), kClientUuid);
+  auto sj = make_server_jid("me", p.domain(), "oic.d.camera", kCameraUuid);
+  ibb::Config small;
+  small.max_block_size = 4096;
+  Peer client(cj->full(), "pw", p);
+  Peer camera(sj->full(), "pw", p, small);
+  REQUIRE(client.start());
+  REQUIRE(camera.start());
+  REQUIRE(pump_until({&client, &camera}, [&] { return client.connected && camera.connected; }));
+  REQUIRE(client.link->open(gloox::JID(sj->full()), "big", 65535).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.events.empty(); }));
+  auto failed = client.take("open-failed");
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].text.find("resource-constraint") != std::string::npos);
+  CHECK(client.link->engine().session_count() == 0);
+  // Retry with the smaller size succeeds.
+  REQUIRE(client.link->open(gloox::JID(sj->full()), "big", 4096).ok());
+  REQUIRE(pump_until({&client, &camera}, [&] { return !client.take("open-mine").empty(); }));
+}
