@@ -26,14 +26,20 @@ class Collector : public google::protobuf::io::ErrorCollector {
     if (first_.empty()) first_ = file_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
   }
   void AddWarning(int line, int column, const std::string& message) override {
-    if (keep_warnings_) AddError(line, column, message);
+    if (keep_warnings_) {
+      AddError(line, column, message);
+    } else if (first_warning_.empty()) {
+      first_warning_ = file_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+    }
   }
   const std::string& first() const { return first_; }
+  const std::string& first_warning() const { return first_warning_; }
 
  private:
   std::string file_;
   bool keep_warnings_;
   std::string first_;
+  std::string first_warning_;
 };
 
 // First pass: expands every Any as an empty message so unknown adapter types don't fail.
@@ -47,7 +53,7 @@ class EmptyFinder : public TextFormat::Finder {
 }  // namespace
 
 Result<void> parse_textproto_text(const std::string& name, const std::string& text, google::protobuf::Message* msg,
-                                  TextFormat::ParseInfoTree* tree, bool lenient) {
+                                  TextFormat::ParseInfoTree* tree, bool lenient, std::string* skipped) {
   TextFormat::Parser parser;
   Collector collector(name, !lenient);
   parser.RecordErrorsTo(&collector);
@@ -58,18 +64,19 @@ Result<void> parse_textproto_text(const std::string& name, const std::string& te
     parser.SetFinder(&empty_finder);
   }
   if (tree) parser.WriteLocationsTo(tree);
-  if (!parser.ParseFromString(text, msg) || !collector.first().empty())
-    return make_error(collector.first().empty() ? name + ": cannot parse" : collector.first());
+  bool ok = parser.ParseFromString(text, msg) && collector.first().empty();
+  if (skipped) *skipped = collector.first_warning();
+  if (!ok) return make_error(collector.first().empty() ? name + ": cannot parse" : collector.first());
   return {};
 }
 
 Result<void> parse_textproto_file(const std::string& path, google::protobuf::Message* msg,
-                                  TextFormat::ParseInfoTree* tree, bool lenient) {
+                                  TextFormat::ParseInfoTree* tree, bool lenient, std::string* skipped) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(path + ": cannot open: " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_textproto_text(path, ss.str(), msg, tree, lenient);
+  return parse_textproto_text(path, ss.str(), msg, tree, lenient, skipped);
 }
 
 std::string location(const std::string& file, const Descriptor* root, const TextFormat::ParseInfoTree* tree,
@@ -109,22 +116,24 @@ Result<LoadedConfig> load_config(const std::string& path, const ModulePreloader&
   {
     v1::GatewayConfig first;
     TextFormat::ParseInfoTree tree;
-    auto r = parse_textproto_file(path, &first, &tree, /*lenient=*/true);
+    std::string skipped;  // first unknown field pass 1 skipped: the likely cause of what fails next
+    auto r = parse_textproto_file(path, &first, &tree, /*lenient=*/true, &skipped);
     if (!r) return r.error();
+    auto fail = [&](std::string msg) -> Result<LoadedConfig> { return make_error(skipped.empty() ? msg : skipped); };
     std::map<std::string, int> seen;
     for (int i = 0; i < first.adapter_size(); ++i) {
       const auto& a = first.adapter(i);
       auto where = location(path, v1::GatewayConfig::descriptor(), &tree, {{"adapter", i}, {"name"}});
       if (a.name().empty())
-        return make_error(location(path, v1::GatewayConfig::descriptor(), &tree, {{"adapter", i}}) +
+        return fail(location(path, v1::GatewayConfig::descriptor(), &tree, {{"adapter", i}}) +
                           ": adapter[" + std::to_string(i) + "] needs a name");
       if (!std::regex_match(a.name(), std::regex("[a-z][a-z0-9_-]{0,31}")))
-        return make_error(where + ": adapter name \"" + a.name() + "\" must match [a-z][a-z0-9_-]{0,31}");
+        return fail(where + ": adapter name \"" + a.name() + "\" must match [a-z][a-z0-9_-]{0,31}");
       if (auto [it, fresh] = seen.emplace(a.name(), i); !fresh)
-        return make_error(where + ": adapter name \"" + a.name() + "\" is used twice (first as adapter[" +
+        return fail(where + ": adapter name \"" + a.name() + "\" is used twice (first as adapter[" +
                           std::to_string(it->second) + "])");
       if (a.module().empty() && a.module_path().empty())
-        return make_error(location(path, v1::GatewayConfig::descriptor(), &tree, {{"adapter", i}}) + ": adapter \"" +
+        return fail(location(path, v1::GatewayConfig::descriptor(), &tree, {{"adapter", i}}) + ": adapter \"" +
                           a.name() + "\" needs module or module_path");
       if (preload) {
         auto mw = location(path, v1::GatewayConfig::descriptor(), &tree,

@@ -20,10 +20,13 @@ namespace gw {
 
 // Parses a textproto file into msg. tree (optional) receives field locations for later errors.
 // lenient = unknown fields are skipped (used for the first pass over the gateway config).
+// skipped (optional, lenient mode) receives the first unknown field that was skipped, as an error line.
 Result<void> parse_textproto_file(const std::string& path, google::protobuf::Message* msg,
-                                  google::protobuf::TextFormat::ParseInfoTree* tree, bool lenient = false);
+                                  google::protobuf::TextFormat::ParseInfoTree* tree, bool lenient = false,
+                                  std::string* skipped = nullptr);
 Result<void> parse_textproto_text(const std::string& name, const std::string& text, google::protobuf::Message* msg,
-                                  google::protobuf::TextFormat::ParseInfoTree* tree, bool lenient = false);
+                                  google::protobuf::TextFormat::ParseInfoTree* tree, bool lenient = false,
+                                  std::string* skipped = nullptr);
 
 // "file:line:col" of a field (1-based), or "file" when unknown. path = {"adapter", 1, "name"} style.
 struct FieldRef {
