@@ -654,6 +654,26 @@ Result<EcPoint> OpenPublicKey(Generation gen, const AesKey& share, ByteView seal
   return p;
 }
 
+Result<OpenedDeviceKey> OpenDevicePublicKey(const AuthRequest& m, std::string_view vcode) {
+  std::string first_error;
+  for (bool lower : {false, true}) {
+    std::string share = ShareKey(m.gen, vcode, m.serial, lower);
+    auto point = OpenPublicKey(m.gen, AesKeyFromAscii(share), m.sealed_public_key);
+    if (!point) {
+      if (first_error.empty()) first_error = point.error().message;
+      continue;
+    }
+    auto key = EcKey::FromPublic(point.value());
+    if (!key) {
+      if (first_error.empty()) first_error = key.error().message;
+      continue;
+    }
+    return OpenedDeviceKey{std::move(key.value()), std::move(share), lower};
+  }
+  return make_error("0x1 AUTH_I: device public key does not open under either share-key variant (" +
+                    first_error + ")");
+}
+
 Result<KeyGrant> MakeKeyGrant(MsgType type, Generation gen, std::string_view master_key,
                               std::string_view devid, const SessionKey& session_key,
                               const Sign& sign) {

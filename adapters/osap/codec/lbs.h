@@ -237,6 +237,17 @@ Result<ResultCode> PeekReplyResult(const Frame& f);
 Bytes SealPublicKey(Generation gen, const AesKey& share, const EcPoint& pub);
 Result<EcPoint> OpenPublicKey(Generation gen, const AesKey& share, ByteView sealed);
 
+// Server side of 0x1: opens the device's public key with the share key of (vcode, serial), trying
+// the normal share key first and then the lower-case-first-MD5 variant a device uses after result 1.
+// The key is imported (and checked to be on the curve). Reply with SealPublicKey() under the same
+// share key (`share_key`).
+struct OpenedDeviceKey {
+  EcKey key;
+  std::string share_key;         // the 32-character share key that opened it
+  bool lower_first_md5 = false;  // true if only the retry variant worked
+};
+Result<OpenedDeviceKey> OpenDevicePublicKey(const AuthRequest& m, std::string_view vcode);
+
 // 0x8 / 0x6 contents. master_key is the 16-character ASCII master key.
 struct GrantedKeys {
   std::string devid;
