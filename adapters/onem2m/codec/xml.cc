@@ -19,6 +19,12 @@ using tinyxml2::XMLAttribute;
 using tinyxml2::XMLDocument;
 using tinyxml2::XMLElement;
 
+std::string sanitized(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 32)) out += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
+  return out;
+}
+
 bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view trim(std::string_view s) {
@@ -47,6 +53,38 @@ bool has_forbidden_control(std::string_view s) {
 }
 
 bool has_prefix(std::string_view s) { return s.find(':') != std::string_view::npos; }
+
+// Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as the JSON reader demands,
+// so that a tree read from XML can always be written as JSON without replacement characters.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1Fu;
+    else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0Fu;
+    else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07u;
+    else return false;
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// Text that XML 1.0 can carry and JSON can repeat.
+bool acceptable_text(std::string_view s) { return !has_forbidden_control(s) && valid_utf8(s); }
 
 Tree int_or_text(std::string_view text) {
   int64_t n = 0;
@@ -97,7 +135,8 @@ class Reader {
       std::string_view an = a->Name();
       if (an.substr(0, 5) == "xmlns" || an.substr(0, 4) == "xsi:") continue;
       std::string_view value = a->Value();
-      if (has_forbidden_control(value)) return gw::make_error("invalid XML: control character in attribute " + std::string(an));
+      if (!acceptable_text(value) || !valid_utf8(an))
+        return gw::make_error("invalid XML: control character or bad UTF-8 in attribute " + sanitized(an));
       std::string key(an);
       if (obj.contains(key)) return gw::make_error("invalid XML: duplicate attribute " + key);
       obj[key] = typed_text(xml_type(name, key), value);
@@ -107,6 +146,7 @@ class Reader {
       if (++members > limits_.max_members)
         return gw::make_error("invalid XML: more than " + std::to_string(limits_.max_members) + " members in <" + name + ">");
       std::string cname = normalize(c->Name());
+      if (!valid_utf8(cname)) return gw::make_error("invalid XML: bad UTF-8 in an element name");
       XmlType type = xml_type(name, cname);
       auto v = value_of(c, cname, type, depth + 1);
       if (!v) return v.error();
@@ -146,7 +186,7 @@ class Reader {
     if (is_nil(el)) return Tree(nullptr);
     const char* text = el->GetText();
     std::string_view t = text ? text : "";
-    if (has_forbidden_control(t)) return gw::make_error("invalid XML: control character in <" + name + ">");
+    if (!acceptable_text(t)) return gw::make_error("invalid XML: control character or bad UTF-8 in <" + name + ">");
     return typed_text(type, t);
   }
 
@@ -310,7 +350,7 @@ gw::Result<Tree> xml_to_tree(std::string_view bytes, PrimitiveKind kind, const L
   std::string_view local = colon == std::string_view::npos ? rname : rname.substr(colon + 1);
   std::string_view want = kind == PrimitiveKind::kRequest ? "rqp" : "rsp";
   if (local != want)
-    return gw::make_error("XML root element is <" + std::string(rname) + ">, expected <m2m:" + std::string(want) + ">");
+    return gw::make_error("XML root element is <" + sanitized(rname) + ">, expected <m2m:" + std::string(want) + ">");
   Reader reader(limits, prefix);
   return reader.object_of(root, kind == PrimitiveKind::kRequest ? "m2m:rqp" : "m2m:rsp", 1);
 }

@@ -125,7 +125,18 @@ TEST_CASE("XML: what XML cannot carry is refused with a reason") {
                              PrimitiveKind::kRequest);
   REQUIRE_FALSE(control.ok());
   auto decoded_control = decode_request(rqp("<op>1</op><to>x</to><rqi>&#1;</rqi>"), Format::kXml);
-  CHECK_FALSE(decoded_control.ok());
+  REQUIRE_FALSE(decoded_control.ok());
+  CHECK(decoded_control.error().message == "invalid XML: control character or bad UTF-8 in <rqi>");
+  // Bad UTF-8 is refused as the JSON reader refuses it; good UTF-8 passes.
+  auto bad_utf8 = decode_request(rqp("<op>1</op><to>x</to><rqi>\xC0\xAF</rqi>"), Format::kXml);
+  REQUIRE_FALSE(bad_utf8.ok());
+  CHECK(bad_utf8.error().message == "invalid XML: control character or bad UTF-8 in <rqi>");
+  CHECK_FALSE(decode_request(rqp("<op>1</op><to>x</to><rqi>\xED\xA0\x80</rqi>"), Format::kXml).ok());
+  CHECK_FALSE(decode_request(rqp("<op>1</op><to>x</to><rqi>\xE2\x82</rqi>"), Format::kXml).ok());
+  auto good = decode_request(rqp("<op>1</op><to>Kamera-\xC3\xBC-\xE2\x82\xAC-\xF0\x9F\x93\xB7</to><rqi>r</rqi>"),
+                             Format::kXml);
+  REQUIRE(good.ok());
+  CHECK(good->to == "Kamera-\xC3\xBC-\xE2\x82\xAC-\xF0\x9F\x93\xB7");
 }
 
 TEST_CASE("XML: documented losses for names outside the table") {
