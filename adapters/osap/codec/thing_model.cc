@@ -398,10 +398,10 @@ const Resource* Profile::FindResource(std::string_view category) const {
 Result<Profile> LoadProfile(std::string_view text) {
   auto doc = json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded()) return make_error("profile: not valid JSON");
-  return LoadProfile(doc);
+  return LoadProfileJson(doc);
 }
 
-Result<Profile> LoadProfile(const json& doc) {
+Result<Profile> LoadProfileJson(const json& doc) {
   try {
     if (!doc.is_object()) return make_error("profile: top level must be an object");
     Profile p;

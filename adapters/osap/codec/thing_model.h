@@ -98,6 +98,6 @@ struct Profile {
 };
 
 Result<Profile> LoadProfile(std::string_view json_text);
-Result<Profile> LoadProfile(const nlohmann::json& doc);
+Result<Profile> LoadProfileJson(const nlohmann::json& doc);
 
 }  // namespace gw::osap::tsl
