@@ -149,19 +149,21 @@ void Gateway::begin_shutdown(std::function<void()> on_done) {
   GW_LOG(Info, "gateway", "shutting down");
   host_->stop_all();
   uint64_t grace = cfg_.config.shutdown_grace_ms() ? cfg_.config.shutdown_grace_ms() : 5000;
-  uint64_t deadline = loop_.now_ms() + grace;
-  auto poll = std::make_shared<std::function<void()>>();
-  *poll = [this, deadline, on_done, poll] {
-    router_->drain_all();
-    if (host_->all_done() || loop_.now_ms() >= deadline) {
-      if (!host_->all_done()) GW_LOG(Warn, "gateway", "shutdown grace time passed; stopping anyway");
-      router_->drain_all();
-      on_done();
-      return;
-    }
-    loop_.start_timer(20, 0, [poll] { (*poll)(); });
-  };
-  loop_.post([poll] { (*poll)(); });
+  shutdown_deadline_ = loop_.now_ms() + grace;
+  shutdown_done_ = std::move(on_done);
+  shutdown_timer_ = loop_.start_timer(0, 20, [this] { poll_shutdown(); });
+}
+
+void Gateway::poll_shutdown() {
+  router_->drain_all();
+  bool done = host_->all_done();
+  if (!done && loop_.now_ms() < shutdown_deadline_) return;
+  if (!done) GW_LOG(Warn, "gateway", "shutdown grace time passed; stopping anyway");
+  loop_.stop_timer(shutdown_timer_);
+  shutdown_timer_ = 0;
+  router_->drain_all();
+  auto cb = std::move(shutdown_done_);
+  if (cb) cb();
 }
 
 void Gateway::install_signal_handlers() {

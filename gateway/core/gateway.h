@@ -54,6 +54,10 @@ class Gateway {
   std::unique_ptr<Router> router_;
   std::unique_ptr<AdapterHost> host_;
   bool shutting_down_ = false;
+  void poll_shutdown();
+  uint64_t shutdown_timer_ = 0;
+  uint64_t shutdown_deadline_ = 0;
+  std::function<void()> shutdown_done_;
 };
 
 // Default module directory: {dir of the running binary}/../lib/camgw.
