@@ -10,12 +10,19 @@ build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 STATE=$(mktemp -d /tmp/camgw-demo.XXXXXX)
 PIDS=()
+# Children run in their own sessions (setsid), so Ctrl-C reaches only this script, which then
+# stops each child exactly once, by PID, and waits for it.
 cleanup() {
   trap - INT TERM EXIT
+  local rc=0
   for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    wait "$pid" 2>/dev/null; st=$?
+    [ "$st" -eq 0 ] || [ "$st" -eq 127 ] || { echo "demo: process $pid exited with status $st"; rc=1; }
+  done
   rm -rf "$STATE"
   echo "demo: stopped; nothing left running."
+  exit $rc
 }
 trap cleanup INT TERM EXIT
 
@@ -32,6 +39,7 @@ camgw demo
   State (registry) lives in $STATE and is removed at exit.
 ================================================================================
 TXT
-"$ROOT/build/bin/gatewayd" --config "$ROOT/firmware/etc/camgw/gateway.textproto" --state-dir "$STATE" &
+setsid "$ROOT/build/bin/gatewayd" --config "$ROOT/firmware/etc/camgw/gateway.textproto" --state-dir "$STATE" &
 PIDS+=($!)
-wait "${PIDS[0]}"
+wait "${PIDS[0]}" || true
+echo "demo: gatewayd exited on its own"
