@@ -7,12 +7,18 @@
 #include <gloox/connectionlistener.h>
 #include <gloox/message.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "oic/codec/base64.h"
 #include "oic/codec/jid.h"
 #include "oic/codec/rest.h"
 #include "oic/xmpp/client_setup.h"
@@ -276,4 +282,137 @@ TEST_CASE("prosody: open refused with resource-constraint when block-size is abo
   // Retry with the smaller size succeeds.
   REQUIRE(client.link->open(gloox::JID(sj->full()), "big", 4096).ok());
   REQUIRE(pump_until({&client, &camera}, [&] { return !client.take("open-mine").empty(); }));
+}
+
+namespace {
+
+// A child process whose stdout we read without blocking while pumping gloox.
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+  std::string output;
+  int status = -1;
+  bool done = false;
+
+  bool spawn(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (::pipe(fds) != 0) return false;
+    pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+      ::dup2(fds[1], 1);
+      ::dup2(fds[1], 2);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out = fds[0];
+    ::fcntl(out, F_SETFL, ::fcntl(out, F_GETFL) | O_NONBLOCK);
+    return true;
+  }
+  void poll() {
+    char buf[4096];
+    ssize_t n;
+    while (out >= 0 && (n = ::read(out, buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+    if (!done && pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
+      done = true;
+      while (out >= 0 && (n = ::read(out, buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+    }
+  }
+  std::string line_value(const std::string& key) const {
+    auto p = output.find(key + " ");
+    if (p == std::string::npos) return {};
+    auto e = output.find('\n', p);
+    return output.substr(p + key.size() + 1, e == std::string::npos ? std::string::npos : e - p - key.size() - 1);
+  }
+  ~Child() {
+    if (pid > 0 && !done) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    if (out >= 0) ::close(out);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("prosody: interop with an independent slixmpp OIC Client (use_messages=True)") {
+  const std::string python = "/usr/bin/python3";
+  const std::string script = std::string(OIC_TEST_DIR) + "/slixmpp_peer.py";
+  REQUIRE_MESSAGE(::access(python.c_str(), X_OK) == 0, "/usr/bin/python3 missing (install python3-slixmpp)");
+  {
+    auto probe = gw::oic::test::run_command({python, "-c", "import slixmpp"});
+    REQUIRE_MESSAGE(probe.ok(), "python3-slixmpp is not installed: " << (probe.ok() ? "" : probe.error().message));
+  }
+  auto fx = ProsodyFixture::start();
+  REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? "" : fx.error().message));
+  ProsodyFixture& p = *fx.value();
+  REQUIRE(p.register_user("me", "pw-slix").ok());
+  auto cj = make_client_jid("me", p.domain(), kClientUuid);
+  auto sj = make_server_jid("me", p.domain(), "oic.d.camera", kCameraUuid);
+  Peer camera(sj->full(), "pw-slix", p);
+  REQUIRE(camera.start());
+  REQUIRE(pump_until({&camera}, [&] { return camera.connected; }));
+
+  Child py;
+  REQUIRE(py.spawn({python, script, std::to_string(p.port()), p.ca_file(), cj->full(), "pw-slix", sj->full()}));
+  const gloox::JID client_jid(cj->full());
+
+  std::string response_xml, echo_payload;
+  bool answered = false, opened2 = false, echoed = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(45);
+  while (!py.done && std::chrono::steady_clock::now() < deadline) {
+    camera.pump(5000);
+    py.poll();
+    for (auto& ev : camera.take("document")) {
+      if (ev.sid == "py-1" && !answered) {
+        auto req = decode_rest_xml(ev.text);
+        REQUIRE_MESSAGE(req.ok(), (req.ok() ? "" : req.error().message));
+        CHECK(req->method == Method::Get);
+        CHECK(req->url.to_string() == "coap://camera/oic/r/camera/1?if=oic.if.baseline");
+        CHECK(*req->header("Date") == "Fri, 14 Aug 2015 08:49:37 GMT");
+        auto resp = RestMessage::response(200);
+        resp.headers = {{"Content-Type", "application/json"}};
+        resp.body = nlohmann::ordered_json{{"rt", "oic.r.camera"}, {"url", req->url.path}, {"pad", std::string(300, 'p')}};
+        response_xml = encode_rest_xml(resp).value();
+        REQUIRE(camera.link->send(client_jid, "py-1", response_xml).ok());  // 100-byte blocks negotiated by slixmpp
+        answered = true;
+        REQUIRE(camera.link->open(client_jid, "gw-2", 50).ok());
+      } else if (ev.sid == "gw-2") {
+        CHECK(ev.text == echo_payload);
+        echoed = true;
+      }
+    }
+    if (!camera.take("open-mine").empty()) {
+      opened2 = true;
+      auto ping = RestMessage::request(Method::Get, Url{"coap", "client", "/oic/d", ""});
+      ping.headers = {{"X-Echo", std::string(120, 'e')}};
+      echo_payload = encode_rest_xml(ping).value();
+      REQUIRE(camera.link->send(client_jid, "gw-2", echo_payload).ok());
+    }
+  }
+  py.poll();
+  INFO("slixmpp output:\n" << py.output);
+  REQUIRE(py.done);
+  CHECK(WIFEXITED(py.status));
+  CHECK(WEXITSTATUS(py.status) == 0);
+  CHECK(answered);
+  CHECK(opened2);
+  // Let the echo arrive if the script exited first.
+  pump_until({&camera}, [&] {
+    for (auto& ev : camera.take("document"))
+      if (ev.sid == "gw-2" && ev.text == echo_payload) echoed = true;
+    return echoed;
+  }, 5);
+  CHECK(echoed);
+  auto b64 = py.line_value("RESPONSE");
+  auto raw = base64_decode(b64);
+  REQUIRE(raw.ok());
+  CHECK(raw.value() == response_xml);
+  CHECK(camera.take("error").empty());
 }
