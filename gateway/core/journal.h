@@ -1,0 +1,106 @@
+// Durable store-and-forward journal (issue 8): what the gateway has acknowledged to a device but
+// not yet delivered upstream. Append-only segment files in one directory:
+//
+//   seg-<first seq, 16 hex>.log   "GWJRNL01" then records
+//   record  = u32 length (of stream+payload) | u32 crc32c(seq ‖ stream_len ‖ stream ‖ payload)
+//             | u64 seq | u16 stream_len | stream | payload                 (little endian)
+//   cursors = "cursors" file: "<name> <seq>\n" per consumer, replaced atomically (rename)
+//
+// One global sequence keeps per-device (and global) order. Records are delivered at-least-once:
+// a consumer acks a sequence after its upstream confirmed it; a segment is deleted once every
+// registered cursor has passed it. Durability: append() writes; sync() fsyncs. With fsync policy
+// ALWAYS every append is fsynced before it returns; BATCH leaves it to the caller's group-commit
+// timer (sync() before acknowledging a batch to devices); NONE never fsyncs (tests).
+// Disk budget: when the journal's files exceed max_bytes, the oldest segments are deleted whole,
+// unacked records included, counted in evicted() and logged.
+// Recovery on open: every complete record is kept; a torn or corrupt tail of the last segment is
+// truncated and reported; a corrupt record inside an older segment ends that segment (reported).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gw/result.h"
+
+namespace gw {
+
+class Journal {
+ public:
+  enum class Fsync { kAlways, kBatch, kNone };
+  struct Options {
+    std::string dir;
+    uint64_t segment_bytes = 4u << 20;
+    uint64_t max_bytes = 256u << 20;
+    Fsync fsync = Fsync::kBatch;
+  };
+  struct Recovery {
+    uint64_t records = 0;        // complete records found
+    uint64_t segments = 0;
+    uint64_t torn_bytes = 0;     // bytes cut from the tail of the last segment
+    uint64_t dropped_segments_tail_bytes = 0;  // bytes ignored after corruption in older segments
+    std::string detail;          // one line per problem, empty when clean
+  };
+  struct Record {
+    uint64_t seq;
+    std::string_view stream;
+    std::string_view payload;
+  };
+
+  static Result<std::unique_ptr<Journal>> open(const Options& opts, Recovery* recovery = nullptr);
+  ~Journal();
+
+  Result<uint64_t> append(std::string_view stream, std::string_view payload);
+  Result<void> sync();
+  uint64_t last_seq() const { return next_seq_ - 1; }
+  uint64_t durable_seq() const { return durable_seq_; }
+
+  // Visits records with seq > after, in order, until fn returns false.
+  Result<void> scan(uint64_t after, const std::function<bool(const Record&)>& fn) const;
+
+  // Consumers: register once (persisted); ack moves the cursor forward and frees whole segments.
+  void add_cursor(const std::string& name);
+  uint64_t cursor(const std::string& name) const;
+  Result<void> ack(const std::string& name, uint64_t seq);
+
+  uint64_t bytes() const { return total_bytes_; }
+  uint64_t evicted() const { return evicted_; }
+  size_t segment_count() const { return segments_.size(); }
+
+  // Parses one segment image; used by recovery and by the fuzz target. Never crashes.
+  struct ParsedSegment {
+    std::vector<Record> records;
+    uint64_t valid_bytes = 0;  // prefix that holds the header and complete, valid records
+    std::string error;         // why parsing stopped early ("" = clean end)
+  };
+  static ParsedSegment parse_segment(std::string_view image);
+  static uint32_t crc32c(uint32_t crc, const void* data, size_t len);
+
+ private:
+  struct Segment {
+    uint64_t first_seq;
+    uint64_t last_seq;  // first_seq - 1 when empty
+    uint64_t bytes;
+    std::string path;
+  };
+  Journal() = default;
+  Result<void> open_new_segment();
+  Result<void> write_cursors();
+  void enforce_budget();
+  void release_acked();
+
+  Options opts_;
+  std::vector<Segment> segments_;
+  int fd_ = -1;  // current (last) segment
+  uint64_t next_seq_ = 1;
+  uint64_t durable_seq_ = 0;
+  uint64_t total_bytes_ = 0;
+  uint64_t evicted_ = 0;
+  std::map<std::string, uint64_t> cursors_;
+};
+
+}  // namespace gw
