@@ -6,6 +6,7 @@
 
 #include "osap/codec/mqtt.h"
 
+using gw::Result;
 using namespace gw::osap;
 using namespace gw::osap::mqtt;
 

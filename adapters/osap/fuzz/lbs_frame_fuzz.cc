@@ -7,6 +7,7 @@
 
 #include "osap/codec/lbs.h"
 
+using gw::Result;
 using namespace gw::osap;
 using namespace gw::osap::lbs;
 

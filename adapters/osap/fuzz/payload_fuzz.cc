@@ -7,6 +7,7 @@
 #include "osap/codec/payload.h"
 #include "osap/codec/topics.h"
 
+using gw::Result;
 using namespace gw::osap;
 
 namespace {

@@ -1,0 +1,211 @@
+// DAS server: MQTT 3.1.1 with the device dialect (wire profile §2).
+#include "osap_adapter.h"
+
+namespace gw::osap::session {
+
+using mqtt::ConnectReturn;
+using mqtt::PacketType;
+
+namespace {
+constexpr std::string_view kPassword = "test";
+
+// The will payload: CBC(session key) of the device-info JSON. A payload framed like a PUBLISH
+// ([len][common][body]) is accepted too, with the body as the JSON.
+Result<nlohmann::json> OpenWill(const SessionKey& key, ByteView cipher) {
+  auto plain = CbcDecrypt(key, cipher);
+  if (!plain) return make_error("will payload does not decrypt: " + plain.error().message);
+  auto j = nlohmann::json::parse(plain->begin(), plain->end(), nullptr, false);
+  if (j.is_discarded()) {
+    auto framed = ParsePayloadPlain(plain.value(), CommonPolicy::kThingModel);
+    if (!framed) return make_error("will payload is neither JSON nor a framed payload");
+    j = nlohmann::json::parse(framed->body.begin(), framed->body.end(), nullptr, false);
+  }
+  if (j.is_discarded() || !j.is_object()) return make_error("will payload is not a JSON object");
+  return j;
+}
+}  // namespace
+
+DasConn::DasConn(OsapAdapter& a, int fd, std::string peer, DasEndpointState& ep)
+    : Conn(a.host(), fd, std::move(peer), a.cfg().limits().max_output_buffer()),
+      endpoint(ep),
+      a_(a),
+      decoder_(a.cfg().limits().max_mqtt_packet()) {
+  deadline_ms = a.now() + a.message_timeout();
+}
+
+std::string DasConn::Who() const {
+  return "das peer=" + peer() + (device ? " sn=" + device->serial : std::string());
+}
+
+void DasConn::Touch() {
+  if (device) deadline_ms = a_.now() + keep_alive_s * 1500ull;
+}
+
+bool DasConn::SendPacket(const Result<Bytes>& packet, const char* what) {
+  if (!packet) {
+    a_.Log(GW_LOG_WARN, Who() + ": cannot encode " + what + ": " + packet.error().message);
+    return false;
+  }
+  if (packet->size() > mqtt::kDeviceMaxPacket) {
+    a_.Log(GW_LOG_WARN, Who() + ": " + what + " of " + std::to_string(packet->size()) + " bytes exceeds the device limit");
+    return false;
+  }
+  return Send(packet.value());
+}
+
+void DasConn::OnBytes(ByteView bytes) {
+  decoder_.feed(bytes);
+  while (!closed()) {
+    auto p = decoder_.next();
+    if (!p) {
+      a_.Log(GW_LOG_WARN, Who() + ": closing: " + p.error().message);
+      return Close(p.error().message);
+    }
+    if (!p.value()) return;
+    Touch();
+    Handle(*p.value());
+  }
+}
+
+void DasConn::Refuse(ConnectReturn code, const std::string& why) {
+  ++a_.das_refusals_;
+  a_.Log(GW_LOG_WARN, Who() + ": CONNACK " + std::to_string(static_cast<int>(code)) + ": " + why);
+  Send(mqtt::EncodeConnack(mqtt::Connack{false, code}));
+  CloseAfterFlush("connection refused");
+}
+
+void DasConn::Handle(const mqtt::Packet& p) {
+  if (!device) {
+    if (p.type != PacketType::kConnect) {
+      a_.Log(GW_LOG_WARN, Who() + ": closing: " + mqtt::PacketTypeName(p.type) + " before CONNECT");
+      return Close("packet before CONNECT");
+    }
+    return OnConnect(p);
+  }
+  switch (p.type) {
+    case PacketType::kPublish: return OnPublish(p);
+    case PacketType::kPuback: {
+      auto id = mqtt::DecodePuback(p);
+      if (!id) break;
+      a_.DevicePuback(*this, *id);
+      return;
+    }
+    case PacketType::kSubscribe: return OnSubscribe(p);
+    case PacketType::kUnsubscribe: {
+      auto u = mqtt::DecodeUnsubscribe(p);
+      if (!u) break;
+      auto& f = device->mqtt.filters;
+      for (auto& x : u->filters) std::erase(f, x);
+      Send(mqtt::EncodeUnsuback(u->packet_id));
+      return;
+    }
+    case PacketType::kPingreq:
+      if (!mqtt::DecodeEmpty(p, PacketType::kPingreq)) break;
+      Send(mqtt::EncodePingresp());
+      return;
+    case PacketType::kDisconnect:
+      graceful = true;
+      will.reset();
+      return Close("DISCONNECT");
+    default:
+      a_.Log(GW_LOG_WARN, Who() + ": closing: unexpected " + mqtt::PacketTypeName(p.type));
+      return Close(std::string("unexpected ") + mqtt::PacketTypeName(p.type));
+  }
+  a_.Log(GW_LOG_WARN, Who() + ": closing: malformed " + mqtt::PacketTypeName(p.type));
+  Close(std::string("malformed ") + mqtt::PacketTypeName(p.type));
+}
+
+void DasConn::OnConnect(const mqtt::Packet& p) {
+  auto c = mqtt::DecodeConnect(p);
+  if (!c) {
+    a_.Log(GW_LOG_WARN, Who() + ": closing: " + c.error().message);
+    return Close(c.error().message);
+  }
+  if (c->protocol_level != 4) return Refuse(ConnectReturn::kBadProtocolVersion, "protocol level " + std::to_string(c->protocol_level));
+  if (!c->username || !c->password || AsChars(*c->password) != kPassword) {
+    return Refuse(ConnectReturn::kBadCredentials, "missing username or wrong password");
+  }
+  const std::string& sn = *c->username;
+  DeviceState* d = a_.FindDevice(sn);
+  std::string who = "das peer=" + peer() + " sn=" + sn;
+  if (!d) return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + " is not provisioned");
+  if (d->blacklisted) return Refuse(ConnectReturn::kBlacklisted, "sn=" + sn + " is blacklisted");
+  if (!c->will) return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": no will, identity not proven");
+  auto wt = topics::ParseWillTopic(c->will->topic);
+  if (!wt || wt->serial != sn) return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": will topic is not the device's");
+  if (!d->session_key) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": no session key, back to the LBS");
+  auto info = OpenWill(*d->session_key, c->will->payload);
+  if (!info) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": " + info.error().message + " (stale session, back to the LBS)");
+  auto id = info->find("DeviceID");
+  if (id == info->end() || !id->is_string() || id->get<std::string>() != d->devid) {
+    return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": will DeviceID does not match the devid");
+  }
+  auto sub = info->find("SubSerial");
+  if (sub != info->end() && (!sub->is_string() || sub->get<std::string>() != sn)) {
+    return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": will SubSerial is not the username");
+  }
+  bool resumed = false;
+  if (d->conn && d->conn != this) {
+    if (c->clean_session) {
+      return Refuse(ConnectReturn::kSessionExists, "sn=" + sn + ": a session is live, fast re-registration expected");
+    }
+    d->conn->taken_over = true;
+    a_.Log(GW_LOG_INFO, d->conn->Who() + ": taken over by " + peer());
+    d->conn->Close("taken over by a new connection");
+  }
+  if (c->clean_session) {
+    if (!d->mqtt.inflight.empty() || !d->mqtt.filters.empty()) d->mqtt = MqttSession{};
+  } else {
+    resumed = d->mqtt.persistent;
+  }
+  d->mqtt.persistent = !c->clean_session;
+  keep_alive_s = c->keep_alive ? c->keep_alive : (a_.cfg().keep_alive_s() ? a_.cfg().keep_alive_s() : mqtt::kDefaultKeepAlive);
+  will = c->will;
+  device = d;
+  d->conn = this;
+  Touch();
+  Send(mqtt::EncodeConnack(mqtt::Connack{resumed, ConnectReturn::kAccepted}));
+  a_.DeviceConnected(*this, resumed);
+}
+
+void DasConn::OnPublish(const mqtt::Packet& p) {
+  auto m = mqtt::DecodePublish(p);
+  if (!m) {
+    a_.Log(GW_LOG_WARN, Who() + ": closing: " + m.error().message);
+    return Close(m.error().message);
+  }
+  if (!topics::MayPublish(device->serial, m->topic)) {
+    ++a_.refused_topics_;
+    a_.Log(GW_LOG_WARN, Who() + ": refused PUBLISH on \"" + m->topic + "\": not under the device's own serial");
+  } else {
+    a_.DevicePublish(*this, m.value());
+  }
+  if (!closed() && m->qos == 1) Send(mqtt::EncodePuback(m->packet_id));
+}
+
+void DasConn::OnSubscribe(const mqtt::Packet& p) {
+  auto s = mqtt::DecodeSubscribe(p);
+  if (!s) {
+    a_.Log(GW_LOG_WARN, Who() + ": closing: " + s.error().message);
+    return Close(s.error().message);
+  }
+  mqtt::Suback ack;
+  ack.packet_id = s->packet_id;
+  bool added = false;
+  for (auto& sub : s->subscriptions) {
+    if (!topics::MaySubscribe(device->serial, sub.filter)) {
+      ++a_.refused_topics_;
+      a_.Log(GW_LOG_WARN, Who() + ": refused SUBSCRIBE to \"" + sub.filter + "\": not under the device's own serial");
+      ack.return_codes.push_back(mqtt::kSubackFailure);
+      continue;
+    }
+    auto& f = device->mqtt.filters;
+    if (std::find(f.begin(), f.end(), sub.filter) == f.end()) f.push_back(sub.filter);
+    ack.return_codes.push_back(sub.qos > 1 ? 1 : sub.qos);
+    added = true;
+  }
+  SendPacket(mqtt::EncodeSuback(ack), "SUBACK");
+  if (added) a_.FlushInflight(*device);  // messages that waited for a subscription
+}
+
+}  // namespace gw::osap::session

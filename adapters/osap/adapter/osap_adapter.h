@@ -1,0 +1,229 @@
+// The OSAP session adapter: an LBS authentication server and DAS device-access MQTT servers for
+// Hikvision-style cameras, on top of the wire codec in osap/codec. Everything runs on the gateway's
+// event loop through the host's fd watches and one sweep timer (no threads).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gw/adapter_sdk.h"
+#include "net.h"
+#include "osap.pb.h"
+#include "osap/codec/crypto.h"
+#include "osap/codec/lbs.h"
+#include "osap/codec/mqtt.h"
+#include "osap/codec/payload.h"
+#include "osap/codec/thing_model.h"
+#include "osap/codec/topics.h"
+
+namespace gw::osap::session {
+
+class OsapAdapter;
+class DasConn;
+
+// A platform -> device QoS 1 PUBLISH not yet acknowledged (retransmitted with DUP on a resumed
+// session).
+struct Inflight {
+  mqtt::Publish pub;
+  uint32_t seq = 0;                // Seq of the payload (pending request key)
+  bool sent = false;               // written to the current connection
+  uint16_t keep_alive_change = 0;  // non-zero: the /{sn}/1000/1 interval this message announces
+};
+
+// The MQTT session state of a device; survives the connection when the device connected with
+// clean session 0.
+struct MqttSession {
+  bool persistent = false;
+  std::vector<std::string> filters;
+  std::map<uint16_t, Inflight> inflight;
+  uint16_t next_packet_id = 1;
+};
+
+// What the gateway knows about one provisioned device.
+struct DeviceState {
+  std::string serial, uuid, model, vcode, devid, master;
+  std::optional<SessionKey> session_key;
+  bool blacklisted = false;
+  DasConn* conn = nullptr;  // live DAS connection, if any
+  MqttSession mqtt;
+  uint32_t next_seq = 1;      // Seq of platform-initiated messages
+  uint64_t device_seq = 0;    // envelope device_seq of REPORT/EVENT
+  std::map<std::string, std::string> learned_rt;  // "{localIndex}/{domain}" -> resource type
+};
+
+// A REQUEST waiting for the device's answer, keyed by (serial, Seq).
+struct Pending {
+  enum class What { kSet, kQuery, kOperate } what = What::kSet;
+  v1::Envelope request;
+  std::string domain, identifier;
+  uint64_t deadline_ms = 0;  // monotonic
+};
+
+struct DasEndpointState {
+  v1::DasEndpoint cfg;
+  int fd = -1;
+  uint64_t watch = 0;
+  uint16_t bound_port = 0;
+  size_t index = 0;
+  size_t connected = 0;  // devices with a live connection here
+  OsapAdapter* owner = nullptr;
+};
+
+// ---- LBS --------------------------------------------------------------------------------------
+
+class LbsConn : public Conn {
+ public:
+  LbsConn(OsapAdapter& a, int fd, std::string peer);
+  uint64_t deadline_ms = 0;  // the next complete message must arrive by then
+  std::string Who() const;
+
+ protected:
+  void OnBytes(ByteView bytes) override;
+
+ private:
+  enum class Stage { kStart, kAuthed, kGranted, kRefreshed, kReady };
+  void Handle(const lbs::Frame& f);
+  void OnAuth(const lbs::AuthRequest& m);
+  void OnApply(const lbs::ApplyDevid& m);
+  void OnRefresh(const lbs::RefreshRequest& m);
+  void OnRefreshI(const lbs::RefreshI& m);
+  void OnConfirm(const lbs::Confirm& m);
+  void OnDas(const lbs::DasRequest& m);
+  // Sends a result-only reply of `type` and closes after it; logs the reason.
+  void Fail(lbs::MsgType type, lbs::ResultCode rc, const std::string& why);
+  void Reply(const Result<Bytes>& bytes, const char* what);
+  void Abort(const std::string& why);
+
+  OsapAdapter& a_;
+  lbs::FrameDecoder decoder_;
+  Stage stage_ = Stage::kStart;
+  Generation gen_ = Generation::kGen1;
+  std::string serial_;
+  std::string master_;
+  SessionKey session_key_{};
+  uint8_t r2_ = 0;
+};
+
+// ---- DAS --------------------------------------------------------------------------------------
+
+class DasConn : public Conn {
+ public:
+  DasConn(OsapAdapter& a, int fd, std::string peer, DasEndpointState& ep);
+  uint64_t deadline_ms = 0;  // CONNECT deadline, then keep-alive deadline (monotonic)
+  uint32_t keep_alive_s = 0;
+  DeviceState* device = nullptr;  // set once CONNECT is accepted
+  DasEndpointState& endpoint;
+  bool graceful = false;    // DISCONNECT received
+  bool taken_over = false;  // replaced by a new connection of the same device
+  std::optional<mqtt::Will> will;
+  std::string Who() const;
+  // Encodes and sends a packet; false if it could not be sent.
+  bool SendPacket(const Result<Bytes>& packet, const char* what);
+  void Touch();
+
+ protected:
+  void OnBytes(ByteView bytes) override;
+
+ private:
+  void Handle(const mqtt::Packet& p);
+  void OnConnect(const mqtt::Packet& p);
+  void OnPublish(const mqtt::Packet& p);
+  void OnSubscribe(const mqtt::Packet& p);
+  void Refuse(mqtt::ConnectReturn code, const std::string& why);
+  OsapAdapter& a_;
+  mqtt::PacketDecoder decoder_;
+};
+
+// ---- the adapter ------------------------------------------------------------------------------
+
+class OsapAdapter : public sdk::Adapter {
+ public:
+  explicit OsapAdapter(const gw_host_api* api) : Adapter(api) {}
+  ~OsapAdapter() override;
+
+  std::string configure(const std::string& config) override;
+  std::string start() override;
+  int deliver(const v1::Envelope& env) override;
+  void stop() override;
+  bool done() override;
+  std::string status_json() override;
+
+  // ---- used by the connections ----
+  const v1::OsapConfig& cfg() const { return cfg_; }
+  const sdk::Host& host() const { return host_; }
+  void Log(int level, const std::string& msg) const;
+  uint64_t now() const { return host_.now_ms(); }
+  uint64_t message_timeout() const { return cfg_.limits().message_timeout_ms(); }
+  DeviceState* FindDevice(const std::string& serial);
+  // Persists the device's identity and keys (devid, master, session key). False on storage error.
+  bool Persist(DeviceState& d);
+  const DasEndpointState* LeastLoadedDas() const;
+  lbs::DasInfo DasInfoFor(const DasEndpointState& ep) const;
+
+  // DAS session events.
+  void DeviceConnected(DasConn& c, bool resumed);
+  void DeviceLost(DasConn& c, const std::string& reason);
+  void DevicePublish(DasConn& c, const mqtt::Publish& pub);
+  void DevicePuback(DasConn& c, uint16_t packet_id);
+  // Sends the queued messages the device's subscriptions now cover.
+  void FlushInflight(DeviceState& d);
+  // Queues a QoS 1 PUBLISH to the device (sent now if connected and subscribed).
+  Result<void> PublishToDevice(DeviceState& d, const std::string& topic, const CommonHeader& common,
+                               const std::string& body, uint16_t keep_alive_change = 0);
+  uint16_t bound_lbs_port() const { return lbs_port_; }
+
+ private:
+  static void OnAccept(void* user, int fd, uint32_t events);
+  static void OnSweep(void* user);
+  static void OnReap(void* user);
+  void Accept(int listen_fd, DasEndpointState* das);
+  void Adopt(std::unique_ptr<Conn> c);
+  void Closed(Conn* c, const std::string& reason);
+  void Sweep();
+
+  // Envelopes.
+  void EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic);
+  void EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq);
+  void EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq);
+  void Respond(const v1::Envelope& req, v1::Status st, const v1::Value* content = nullptr, int native = 0,
+               const std::string& detail = "");
+  void HandleProvision(const v1::Envelope& req);
+  void HandleDeviceRequest(const v1::Envelope& req);
+  void AnswerPending(DeviceState& d, uint32_t seq, Pending::What what, const nlohmann::ordered_json& body,
+                     const std::string& domain, const std::string& identifier);
+  void FailPending(DeviceState& d, v1::Status st, const std::string& detail);
+
+  const tsl::Profile* ProfileFor(const std::string& model);
+  // Resource type of "{localIndex}/{domain}" for downlink topics (profile, else learned).
+  std::optional<std::string> ResourceType(DeviceState& d, const std::string& li, const std::string& domain);
+  Result<DeviceState*> AddDevice(const v1::ProvisionedDevice& p, bool replace);
+
+  v1::OsapConfig cfg_;
+  int lbs_fd_ = -1;
+  uint64_t lbs_watch_ = 0;
+  uint16_t lbs_port_ = 0;
+  std::vector<std::unique_ptr<DasEndpointState>> das_;
+  std::unordered_map<std::string, DeviceState> devices_;    // by serial
+  std::unordered_map<std::string, std::string> by_uuid_;    // uuid -> serial
+  std::map<Conn*, std::unique_ptr<Conn>> conns_;
+  std::vector<std::unique_ptr<Conn>> dead_;
+  std::map<std::pair<std::string, uint32_t>, Pending> pending_;
+  std::map<std::string, std::optional<tsl::Profile>> profiles_;
+  uint64_t sweep_timer_ = 0;
+  uint64_t reap_timer_ = 0;
+  bool stopping_ = false;
+  // Counters for status_json.
+  uint64_t lbs_handshakes_ = 0, lbs_failures_ = 0, das_connects_ = 0, das_refusals_ = 0;
+  uint64_t reports_ = 0, events_ = 0, refused_topics_ = 0;
+  friend class LbsConn;
+  friend class DasConn;
+};
+
+}  // namespace gw::osap::session
