@@ -134,4 +134,16 @@ gw::Result<PartialRequest> partial_decode_request(std::string_view bytes, Format
   return p;
 }
 
+ResponsePrimitive bad_request_answer(const PartialRequest& p, std::string_view receiver_id) {
+  ResponsePrimitive r;
+  r.rsc = rsc::kBadRequest;
+  r.rqi = p.rqi;
+  r.to = p.fr;
+  r.fr = std::string(receiver_id);
+  Tree pc = Tree::object();
+  pc["m2m:dbg"] = p.error;
+  r.pc = std::move(pc);
+  return r;
+}
+
 }  // namespace gw::onem2m

@@ -249,6 +249,16 @@ Tree to_tree(const RequestPrimitive& r) {
   return t;
 }
 
+ResponsePrimitive answer_to(const RequestPrimitive& req, int rsc, std::string_view receiver_id) {
+  ResponsePrimitive r;
+  r.rsc = rsc;
+  r.rqi = req.rqi;
+  r.to = req.fr;
+  r.fr = std::string(receiver_id);
+  r.rvi = req.rvi;
+  return r;
+}
+
 Tree to_tree(const ResponsePrimitive& r) {
   Tree t = Tree::object();
   t["rsc"] = r.rsc;

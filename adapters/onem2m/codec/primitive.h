@@ -111,6 +111,11 @@ gw::Result<ResponsePrimitive> response_from_tree(const Tree& t);
 Tree to_tree(const RequestPrimitive& r);
 Tree to_tree(const ResponsePrimitive& r);
 
+// The response skeleton for a request received by `receiver_id` (the CSE's own ID): same rqi,
+// to = the request's fr, fr = receiver_id, rvi echoed (TS-0004 §7.2.1.2). For error answers put
+// {"m2m:dbg": "..."} in pc.
+ResponsePrimitive answer_to(const RequestPrimitive& req, int rsc, std::string_view receiver_id);
+
 // True when `s` is a relative absRelTimestamp (only decimal digits).
 bool is_relative_time(std::string_view s);
 

@@ -61,5 +61,8 @@ struct PartialRequest {
 // Succeeds when rqi could be recovered (from the parsed tree when the bytes are well-formed, else
 // by a lenient scan of the bytes); an error when not even rqi is recoverable.
 gw::Result<PartialRequest> partial_decode_request(std::string_view bytes, Format f, const Limits& limits = {});
+// The 4000 BAD_REQUEST answer to such a request: rqi, to = its fr, fr = receiver_id, and
+// pc = {"m2m:dbg": <the decode error>}.
+ResponsePrimitive bad_request_answer(const PartialRequest& p, std::string_view receiver_id);
 
 }  // namespace gw::onem2m

@@ -89,6 +89,18 @@ bool acceptable_text(std::string_view s) { return !has_forbidden_control(s) && v
 Tree int_or_text(std::string_view text) {
   int64_t n = 0;
   if (parse_int64(text, n)) return Tree(n);
+  // Beyond INT64_MAX: unsigned, as the JSON and CBOR readers do.
+  std::string_view t = trim(text);
+  if (!t.empty() && t.size() <= 20 && t.find_first_not_of("0123456789") == std::string_view::npos) {
+    uint64_t u = 0;
+    bool overflow = false;
+    for (char c : t) {
+      uint64_t d = uint64_t(c - '0');
+      if (u > (UINT64_MAX - d) / 10) overflow = true;
+      u = u * 10 + d;
+    }
+    if (!overflow) return Tree(u);
+  }
   return Tree(std::string(text));
 }
 

@@ -114,6 +114,16 @@ TEST_CASE("struct -> tree -> struct is the identity for the fixtures") {
   }
 }
 
+TEST_CASE("answer_to swaps the parties and echoes rqi and rvi") {
+  auto a = answer_to(create_ae(), rsc::kCreated, "/id-mn");
+  CHECK(a.rsc == 2001);
+  CHECK(a.rqi == "req-0001");
+  CHECK(a.to == "Ccam1");
+  CHECK(a.fr == "/id-mn");
+  CHECK(a.rvi == "3");
+  CHECK_FALSE(a.pc.has_value());
+}
+
 TEST_CASE("constants") {
   CHECK(rsc::kBadRequest == 4000);
   CHECK(rsc::kOriginatorHasNotRegistered == 4106);

@@ -211,9 +211,16 @@ TEST_CASE("bad input: deep nesting is refused, not recursed into") {
   REQUIRE_FALSE(x.ok());
   CHECK(x.error().message == "invalid XML: nesting deeper than 64 levels");
 
-  // 63 levels of pc are fine (the primitive object is the first level).
-  std::string ok_json = R"({"op":1,"to":"x","rqi":"r","pc":)" + std::string(62, '[') + std::string(62, ']') + "}";
-  CHECK(decode_request(ok_json, Format::kJson).ok());
+  // 64 levels are fine (the primitive object is the first level), 65 are not.
+  auto nested = [](int n) {
+    return R"({"op":1,"to":"x","rqi":"r","pc":)" + std::string(size_t(n), '[') + std::string(size_t(n), ']') + "}";
+  };
+  CHECK(decode_request(nested(63), Format::kJson).ok());
+  CHECK_FALSE(decode_request(nested(64), Format::kJson).ok());
+  std::string cbor63 = bytes({0xA4, 0x62, 'o', 'p', 0x01, 0x62, 't', 'o', 0x61, 'x', 0x63, 'r', 'q', 'i', 0x61, 'r',
+                              0x62, 'p', 'c'}) + std::string(62, static_cast<char>(0x81)) + bytes({0x80});
+  CHECK(decode_request(cbor63, Format::kCbor).ok());
+  CHECK_FALSE(decode_request(bytes({0x81}) + cbor63, Format::kCbor).ok());
 }
 
 TEST_CASE("bad input: limits on size and width") {
@@ -293,6 +300,15 @@ TEST_CASE("partial decode recovers rqi, fr and to for a 4000 answer") {
     CHECK(p->rqi == "req-0001");
     CHECK(p->fr == "Ccam1");
     CHECK(p->to == "/id-mn/cse-mn");
+  }
+  SUBCASE("the 4000 answer") {
+    auto p = partial_decode_request(R"({"op":1,"to":"cse-mn","fr":"Ccam1","rqi":"r2","ty":"ae"})", Format::kJson);
+    REQUIRE(p.ok());
+    auto answer = encode(bad_request_answer(*p, "/id-mn"), Format::kJson);
+    REQUIRE(answer.ok());
+    CHECK(*answer ==
+          R"x({"rsc":4000,"rqi":"r2","pc":{"m2m:dbg":"'ty' must be an integer (got string \"ae\")"},)x"
+          R"("to":"Ccam1","fr":"/id-mn"})");
   }
   SUBCASE("nothing recoverable") {
     auto p = partial_decode_request("garbage", Format::kJson);

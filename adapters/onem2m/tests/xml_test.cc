@@ -154,3 +154,14 @@ TEST_CASE("XML: documented losses for names outside the table") {
   REQUIRE(xml.ok());
   CHECK(xml->find("<con>3q2+</con>") != std::string::npos);
 }
+
+TEST_CASE("XML: integers keep their range like the JSON reader") {
+  Tree t = req_tree("<op>1</op><to>x</to><rqi>r</rqi><pc><m2m:cnt><cbs>18446744073709551615</cbs>"
+                    "<mbs>-9223372036854775808</mbs><mni>18446744073709551616</mni><cni>1.5</cni></m2m:cnt></pc>");
+  const Tree& cnt = t["pc"]["m2m:cnt"];
+  CHECK(cnt["cbs"].is_number_unsigned());
+  CHECK(cnt["cbs"].get<uint64_t>() == UINT64_MAX);
+  CHECK(cnt["mbs"].get<int64_t>() == INT64_MIN);
+  CHECK(cnt["mni"] == "18446744073709551616");  // too big: stays text, the typed layer reports it
+  CHECK(cnt["cni"] == "1.5");
+}
