@@ -181,6 +181,7 @@ class OsapAdapter : public sdk::Adapter {
 
  private:
   static void OnAccept(void* user, int fd, uint32_t events);
+  static void OnDasAccept(void* user, int fd, uint32_t events);
   static void OnSweep(void* user);
   static void OnReap(void* user);
   void Accept(int listen_fd, DasEndpointState* das);

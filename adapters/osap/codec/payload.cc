@@ -105,4 +105,37 @@ Result<PayloadMessage> OpenPayload(const SessionKey& key, ByteView cipher, Commo
   return ParsePayloadPlain(plain.value(), policy);
 }
 
+Bytes SealWillPayload(const SessionKey& key, std::string_view device_info_json) {
+  return CbcEncrypt(key, AsBytes(device_info_json));
+}
+
+namespace {
+Result<WillInfo> ParseWillJson(std::string json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_error("will payload: not a JSON object");
+  auto sub = j.find("SubSerial");
+  if (sub == j.end() || !sub->is_string()) return make_error("will payload: SubSerial missing or not a string");
+  auto id = j.find("DeviceID");
+  if (id == j.end() || !id->is_string()) return make_error("will payload: DeviceID missing or not a string");
+  WillInfo w;
+  w.sub_serial = sub->get<std::string>();
+  w.device_id = id->get<std::string>();
+  w.json = std::move(json);
+  return w;
+}
+}  // namespace
+
+Result<WillInfo> OpenWillPayload(const SessionKey& key, ByteView cipher) {
+  auto plain = CbcDecrypt(key, cipher);
+  if (!plain) return make_error("will payload: " + plain.error().message);
+  try {
+    if (!plain->empty() && (*plain)[0] == '{') return ParseWillJson(std::string(AsChars(plain.value())));
+    auto framed = ParsePayloadPlain(plain.value(), CommonPolicy::kThingModel);
+    if (!framed) return make_error("will payload: neither JSON nor framed (" + framed.error().message + ")");
+    return ParseWillJson(std::string(AsChars(framed->body)));
+  } catch (const std::exception& e) {  // every access is type-checked; this is a last guard
+    return make_error(std::string("will payload: ") + e.what());
+  }
+}
+
 }  // namespace gw::osap

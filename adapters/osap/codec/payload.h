@@ -50,4 +50,17 @@ Result<PayloadMessage> ParsePayloadPlain(ByteView plain, CommonPolicy policy);
 Result<Bytes> SealPayload(const SessionKey& key, const CommonHeader& common, ByteView body);
 Result<PayloadMessage> OpenPayload(const SessionKey& key, ByteView cipher, CommonPolicy policy);
 
+// ---- will message (DAS CONNECT) ---------------------------------------------------------------
+// The will message is CBC(session key) of the device-info JSON itself (no length/common framing),
+// e.g. {"SubSerial":"TESTSN0001",…,"DeviceID":"<32 chars>"}. Decision: the framed form of §6 is
+// accepted too (a plaintext not starting with '{' is parsed as [len][common][body] and its body is
+// the JSON). Duplicate keys: the last one wins.
+struct WillInfo {
+  std::string sub_serial;
+  std::string device_id;
+  std::string json;  // the device-info JSON text
+};
+Bytes SealWillPayload(const SessionKey& key, std::string_view device_info_json);
+Result<WillInfo> OpenWillPayload(const SessionKey& key, ByteView cipher);
+
 }  // namespace gw::osap

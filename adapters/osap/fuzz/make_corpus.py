@@ -134,6 +134,8 @@ def payload():
     write("payload", "legacy-sealed", b"\x02" + cbc(SESSION, legacy))
     write("payload", "v3-plain", b"\x01" + v3)
     write("payload", "v3-sealed", b"\x03" + cbc(SESSION, v3))
+    write("payload", "will-full", b"\x02" + cbc(SESSION, b'{"DevSerial":"","SubSerial":"TESTSN0001","Status":1,'
+                                                   b'"Status":1,"DeviceID":"0123456789ABCDEFGHIJKLMNOPQRSTUV"}'))
     write("payload", "topic-model", b"\x00/iot/TESTSN0001/global/0-video/model/attribute/report/image/brightness")
     write("payload", "topic-shadow", b"\x00/iot/TESTSN0001/global/0-global/basic/shadow/set_reply")
     write("payload", "topic-ota", b"\x00/iot/TESTSN0001/global/0-global/ota/42/inform")

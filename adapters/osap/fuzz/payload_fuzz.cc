@@ -32,6 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_ASSERT(again->common.seq == m->common.seq && again->common.msg_type == m->common.msg_type &&
                 again->body == m->body);
   }
+  // The will message (identity proof) under the same key.
+  if (data[0] & 2) {
+    auto w = OpenWillPayload(kSession, in);
+    if (w.ok()) FUZZ_ASSERT(!w->json.empty());
+  }
   std::string_view s(reinterpret_cast<const char*>(in.data()), in.size());
   auto t = topics::ParseThingTopic(s);
   if (t.ok()) {

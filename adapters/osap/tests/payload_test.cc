@@ -1,4 +1,6 @@
 // DAS payload framing: [len16 BE][common JSON][body] under CBC(session key).
+#include <nlohmann/json.hpp>
+
 #include "osap/codec/payload.h"
 #include "test_util.h"
 
@@ -80,4 +82,33 @@ TEST_CASE("payload: framing errors") {
   CHECK_FALSE(OpenPayload(AesKeyFromAscii("OTHERKEY01234567"), sealed, CommonPolicy::kLegacy).ok());
   CHECK(PolicyForTopic("/iot/SN/global/0-video/model/attribute/report/d/i") == CommonPolicy::kThingModel);
   CHECK(PolicyForTopic("/1100/13381") == CommonPolicy::kLegacy);
+}
+
+TEST_CASE("will payload: device-info JSON under the session key (identity proof)") {
+  const std::string devid = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+  // Full form with a duplicate key (devices send some): the last occurrence wins.
+  std::string full = R"({"DevSerial":"","SubSerial":"TESTSN0001","FirmwareVersion":"V1.0.0 build 240101",)"
+                     R"("DevType":"TESTTYPE","Status":1,"Status":2,"RegMode":1,"DeviceID":")" + devid + R"(",)"
+                     R"("SDKVersion":{"a":1}})";
+  auto w = OpenWillPayload(kKey, SealWillPayload(kKey, full));
+  REQUIRE_MESSAGE(w.ok(), w.error().message);
+  CHECK(w->sub_serial == "TESTSN0001");
+  CHECK(w->device_id == devid);
+  CHECK(nlohmann::json::parse(w->json)["Status"] == 2);
+  // Fast re-registration form.
+  auto fast = OpenWillPayload(kKey, SealWillPayload(kKey, R"({"SubSerial":"TESTSN0001","DeviceID":")" + devid + "\"}"));
+  REQUIRE(fast.ok());
+  CHECK(fast->device_id == devid);
+  // Framed variant is accepted too.
+  auto framed = SealPayload(kKey, CommonHeader{1, std::nullopt, std::nullopt},
+                            AsBytes(R"({"SubSerial":"S","DeviceID":"D"})"));
+  auto fw = OpenWillPayload(kKey, framed.value());
+  REQUIRE(fw.ok());
+  CHECK(fw->sub_serial == "S");
+  // Wrong key, missing DeviceID, garbage.
+  CHECK_FALSE(OpenWillPayload(AesKeyFromAscii("OTHERKEY01234567"), SealWillPayload(kKey, full)).ok());
+  CHECK_ERR(OpenWillPayload(kKey, SealWillPayload(kKey, R"({"SubSerial":"S"})")), "DeviceID missing");
+  CHECK_ERR(OpenWillPayload(kKey, SealWillPayload(kKey, R"({"SubSerial":1,"DeviceID":"D"})")), "SubSerial missing");
+  CHECK_ERR(OpenWillPayload(kKey, SealWillPayload(kKey, "{not json")), "not a JSON object");
+  CHECK_ERR(OpenWillPayload(kKey, SealWillPayload(kKey, "xx")), "neither JSON nor framed");
 }
