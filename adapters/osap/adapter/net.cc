@@ -121,7 +121,7 @@ void Conn::UpdateWatch() {
   bool want = out_pos_ < out_.size();
   if (want == want_write_ || !watch_) return;
   want_write_ = want;
-  host_.update_fd(watch_, GW_FD_READ | (want ? GW_FD_WRITE : 0u));
+  host_.update_fd(watch_, want ? uint32_t{GW_FD_READ | GW_FD_WRITE} : uint32_t{GW_FD_READ});
 }
 
 bool Conn::Send(ByteView bytes) {

@@ -33,7 +33,7 @@ std::vector<std::string> SplitPath(const std::string& p) {
   }
 }
 
-std::string StrOf(const v1::Value* v) { return v && v->has_string_value() ? v->string_value() : std::string(); }
+std::string StrOf(const pb::Value* v) { return v && v->has_string_value() ? v->string_value() : std::string(); }
 
 // The device's answer code: {"code":n} or {"payload":{"code":n}}.
 std::optional<int64_t> ReplyCode(const nlohmann::ordered_json& body) {
@@ -112,7 +112,7 @@ DeviceState* OsapAdapter::FindDevice(const std::string& serial) {
 }
 
 bool OsapAdapter::Persist(DeviceState& d) {
-  v1::Device rec;
+  pb::Device rec;
   if (auto old = host_.device(nullptr, d.serial.c_str())) rec = *old;
   rec.set_native_id(d.serial);
   rec.set_model(d.model);
@@ -136,7 +136,7 @@ bool OsapAdapter::Persist(DeviceState& d) {
   return true;
 }
 
-Result<DeviceState*> OsapAdapter::AddDevice(const v1::ProvisionedDevice& p, bool replace) {
+Result<DeviceState*> OsapAdapter::AddDevice(const cfgpb::ProvisionedDevice& p, bool replace) {
   auto [it, fresh] = devices_.try_emplace(p.serial());
   DeviceState& d = it->second;
   if (!fresh && !replace) return make_error("device " + p.serial() + " is already provisioned");
@@ -232,7 +232,7 @@ void OsapAdapter::stop() {
   std::vector<Conn*> all;
   for (auto& [p, c] : conns_) all.push_back(p);
   for (Conn* c : all) c->Close("gateway shutting down");
-  for (auto& [key, p] : pending_) Respond(p.request, v1::TARGET_NOT_REACHABLE, nullptr, 0, "gateway shutting down");
+  for (auto& [key, p] : pending_) Respond(p.request, pb::TARGET_NOT_REACHABLE, nullptr, 0, "gateway shutting down");
   pending_.clear();
 }
 
@@ -322,7 +322,7 @@ void OsapAdapter::Sweep() {
   for (auto& key : late) {
     auto it = pending_.find(key);
     if (it == pending_.end()) continue;
-    Respond(it->second.request, v1::REQUEST_TIMEOUT, nullptr, 0, "the device did not answer in time");
+    Respond(it->second.request, pb::REQUEST_TIMEOUT, nullptr, 0, "the device did not answer in time");
     if (DeviceState* d = FindDevice(key.first)) {
       std::erase_if(d->mqtt.inflight, [&](auto& kv) { return kv.second.seq == key.second && !kv.second.sent; });
     }
@@ -362,7 +362,7 @@ void OsapAdapter::DeviceLost(DasConn& c, const std::string& reason) {
   host_.set_online(d.uuid, false);
   EmitOnline(d, false, c.graceful ? "disconnect" : reason, c.graceful || !c.will ? "" : c.will->topic);
   if (!d.mqtt.persistent) {
-    FailPending(d, v1::TARGET_NOT_REACHABLE, "device disconnected");
+    FailPending(d, pb::TARGET_NOT_REACHABLE, "device disconnected");
     d.mqtt = MqttSession{};
   } else {
     for (auto& [id, m] : d.mqtt.inflight) {
@@ -520,10 +520,10 @@ void OsapAdapter::DevicePublish(DasConn& c, const mqtt::Publish& pub) {
 // ---- envelopes ----------------------------------------------------------------------------------
 
 void OsapAdapter::EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic) {
-  v1::Envelope e;
+  pb::Envelope e;
   e.set_model_version(1);
-  e.set_kind(v1::EVENT);
-  e.set_op(v1::EVENT_OP);
+  e.set_kind(pb::EVENT);
+  e.set_op(pb::EVENT_OP);
   e.mutable_origin()->set_device(d.uuid);
   e.mutable_origin()->set_path("$state/online");
   *e.mutable_content() = make_bool(online);
@@ -536,10 +536,10 @@ void OsapAdapter::EmitOnline(DeviceState& d, bool online, const std::string& cau
 }
 
 void OsapAdapter::EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq) {
-  v1::Envelope e;
+  pb::Envelope e;
   e.set_model_version(1);
-  e.set_kind(v1::REPORT);
-  e.set_op(v1::REPORT_OP);
+  e.set_kind(pb::REPORT);
+  e.set_op(pb::REPORT_OP);
   e.mutable_origin()->set_device(d.uuid);
   e.mutable_origin()->set_path(path);
   *e.mutable_content() = value_from_ojson(value);
@@ -551,10 +551,10 @@ void OsapAdapter::EmitReport(DeviceState& d, const std::string& path, const nloh
 }
 
 void OsapAdapter::EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq) {
-  v1::Envelope e;
+  pb::Envelope e;
   e.set_model_version(1);
-  e.set_kind(v1::EVENT);
-  e.set_op(v1::EVENT_OP);
+  e.set_kind(pb::EVENT);
+  e.set_op(pb::EVENT_OP);
   e.mutable_origin()->set_device(d.uuid);
   e.mutable_origin()->set_path(path);
   *e.mutable_content() = value_from_ojson(body);
@@ -565,11 +565,11 @@ void OsapAdapter::EmitEvent(DeviceState& d, const std::string& path, const nlohm
   host_.emit(e);
 }
 
-void OsapAdapter::Respond(const v1::Envelope& req, v1::Status st, const v1::Value* content, int native,
+void OsapAdapter::Respond(const pb::Envelope& req, pb::Status st, const pb::Value* content, int native,
                           const std::string& detail) {
-  v1::Envelope r;
+  pb::Envelope r;
   r.set_model_version(1);
-  r.set_kind(v1::RESPONSE);
+  r.set_kind(pb::RESPONSE);
   r.set_op(req.op());
   r.set_correlation_id(req.correlation_id());
   *r.mutable_origin() = req.target();
@@ -583,24 +583,24 @@ void OsapAdapter::Respond(const v1::Envelope& req, v1::Status st, const v1::Valu
   host_.emit(r);
 }
 
-int OsapAdapter::deliver(const v1::Envelope& env) {
-  if (env.kind() != v1::REQUEST) return GW_OK;  // reports/events/responses routed here are not ours
+int OsapAdapter::deliver(const pb::Envelope& env) {
+  if (env.kind() != pb::REQUEST) return GW_OK;  // reports/events/responses routed here are not ours
   if (stopping_) {
-    Respond(env, v1::TARGET_NOT_REACHABLE, nullptr, 0, "gateway shutting down");
+    Respond(env, pb::TARGET_NOT_REACHABLE, nullptr, 0, "gateway shutting down");
     return GW_OK;
   }
   if (env.target().device().empty()) {
     if (env.target().path() == "$provision") HandleProvision(env);
-    else Respond(env, v1::NOT_FOUND, nullptr, 0, "unknown adapter resource \"" + env.target().path() + "\"");
+    else Respond(env, pb::NOT_FOUND, nullptr, 0, "unknown adapter resource \"" + env.target().path() + "\"");
     return GW_OK;
   }
   HandleDeviceRequest(env);
   return GW_OK;
 }
 
-void OsapAdapter::HandleProvision(const v1::Envelope& req) {
-  const v1::Value& c = req.content();
-  if (req.op() == v1::RETRIEVE) {
+void OsapAdapter::HandleProvision(const pb::Envelope& req) {
+  const pb::Value& c = req.content();
+  if (req.op() == pb::RETRIEVE) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     std::vector<const DeviceState*> sorted;
     for (auto& [sn, d] : devices_) sorted.push_back(&d);
@@ -609,45 +609,45 @@ void OsapAdapter::HandleProvision(const v1::Envelope& req) {
       list.push_back({{"serial", d->serial}, {"uuid", d->uuid}, {"model", d->model}, {"online", d->conn != nullptr},
                       {"onboarded", !d->devid.empty()}, {"blacklisted", d->blacklisted}});
     }
-    v1::Value v = value_from_ojson(list);
-    Respond(req, v1::OK, &v);
+    pb::Value v = value_from_ojson(list);
+    Respond(req, pb::OK, &v);
     return;
   }
   std::string serial = StrOf(map_find(c, "serial"));
-  if (req.op() == v1::CREATE) {
-    v1::ProvisionedDevice p;
+  if (req.op() == pb::CREATE) {
+    cfgpb::ProvisionedDevice p;
     p.set_serial(serial);
     p.set_verification_code(StrOf(map_find(c, "verification_code")));
     p.set_model(StrOf(map_find(c, "model")));
     if (auto* b = map_find(c, "blacklisted"); b && b->has_bool_value()) p.set_blacklisted(b->bool_value());
-    if (!topics::IsValidSerial(serial)) return Respond(req, v1::BAD_REQUEST, nullptr, 3, "serial is missing or invalid");
-    if (p.verification_code().empty()) return Respond(req, v1::BAD_REQUEST, nullptr, 3, "verification_code is missing");
-    if (FindDevice(serial)) return Respond(req, v1::CONFLICT, nullptr, 0, "device " + serial + " is already provisioned");
+    if (!topics::IsValidSerial(serial)) return Respond(req, pb::BAD_REQUEST, nullptr, 3, "serial is missing or invalid");
+    if (p.verification_code().empty()) return Respond(req, pb::BAD_REQUEST, nullptr, 3, "verification_code is missing");
+    if (FindDevice(serial)) return Respond(req, pb::CONFLICT, nullptr, 0, "device " + serial + " is already provisioned");
     auto d = AddDevice(p, false);
-    if (!d) return Respond(req, v1::INTERNAL_ERROR, nullptr, 6, d.error().message);
+    if (!d) return Respond(req, pb::INTERNAL_ERROR, nullptr, 6, d.error().message);
     Log(GW_LOG_INFO, "sn=" + serial + ": provisioned (model \"" + p.model() + "\")");
-    v1::Value v;
+    pb::Value v;
     map_set(v, "serial", make_string(serial));
     map_set(v, "uuid", make_string((*d)->uuid));
-    Respond(req, v1::CREATED, &v);
+    Respond(req, pb::CREATED, &v);
     return;
   }
-  if (req.op() == v1::DELETE) {
+  if (req.op() == pb::DELETE) {
     DeviceState* d = FindDevice(serial);
-    if (!d) return Respond(req, v1::NOT_FOUND, nullptr, 5, "device " + serial + " is not provisioned");
+    if (!d) return Respond(req, pb::NOT_FOUND, nullptr, 5, "device " + serial + " is not provisioned");
     if (d->conn) d->conn->Close("device deprovisioned");
-    FailPending(*d, v1::TARGET_NOT_REACHABLE, "device deprovisioned");
+    FailPending(*d, pb::TARGET_NOT_REACHABLE, "device deprovisioned");
     std::string uuid = d->uuid;
     if (host_.api()->registry_remove(host_.api()->ctx, uuid.c_str()) != GW_OK) {
-      return Respond(req, v1::INTERNAL_ERROR, nullptr, 6, "registry remove failed");
+      return Respond(req, pb::INTERNAL_ERROR, nullptr, 6, "registry remove failed");
     }
     by_uuid_.erase(uuid);
     devices_.erase(serial);
     Log(GW_LOG_INFO, "sn=" + serial + ": deprovisioned");
-    Respond(req, v1::DELETED);
+    Respond(req, pb::DELETED);
     return;
   }
-  Respond(req, v1::OPERATION_NOT_ALLOWED, nullptr, 0, "$provision supports CREATE, RETRIEVE and DELETE");
+  Respond(req, pb::OPERATION_NOT_ALLOWED, nullptr, 0, "$provision supports CREATE, RETRIEVE and DELETE");
 }
 
 const tsl::Profile* OsapAdapter::ProfileFor(const std::string& model) {
@@ -678,56 +678,56 @@ std::optional<std::string> OsapAdapter::ResourceType(DeviceState& d, const std::
   return std::nullopt;
 }
 
-void OsapAdapter::HandleDeviceRequest(const v1::Envelope& req) {
+void OsapAdapter::HandleDeviceRequest(const pb::Envelope& req) {
   auto u = by_uuid_.find(req.target().device());
   DeviceState* d = u == by_uuid_.end() ? nullptr : FindDevice(u->second);
-  if (!d) return Respond(req, v1::NOT_FOUND, nullptr, 5, "no such OSAP device");
+  if (!d) return Respond(req, pb::NOT_FOUND, nullptr, 5, "no such OSAP device");
   const std::string& path = req.target().path();
   if (path == "$state/online") {
-    if (req.op() != v1::RETRIEVE) return Respond(req, v1::OPERATION_NOT_ALLOWED, nullptr, 0, "$state/online is read-only");
-    v1::Value v = make_bool(d->conn != nullptr);
-    return Respond(req, v1::OK, &v);
+    if (req.op() != pb::RETRIEVE) return Respond(req, pb::OPERATION_NOT_ALLOWED, nullptr, 0, "$state/online is read-only");
+    pb::Value v = make_bool(d->conn != nullptr);
+    return Respond(req, pb::OK, &v);
   }
   auto parts = SplitPath(path);
   if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty() ||
       parts[0].find('-') != std::string::npos) {
-    return Respond(req, v1::NOT_FOUND, nullptr, 0, "unknown path \"" + path + "\"");
+    return Respond(req, pb::NOT_FOUND, nullptr, 0, "unknown path \"" + path + "\"");
   }
   const std::string &li = parts[0], &domain = parts[1], &ident = parts[2];
-  if (req.op() != v1::UPDATE && req.op() != v1::RETRIEVE && req.op() != v1::INVOKE) {
-    return Respond(req, v1::OPERATION_NOT_ALLOWED, nullptr, 0, "OSAP device resources support UPDATE, RETRIEVE and INVOKE");
+  if (req.op() != pb::UPDATE && req.op() != pb::RETRIEVE && req.op() != pb::INVOKE) {
+    return Respond(req, pb::OPERATION_NOT_ALLOWED, nullptr, 0, "OSAP device resources support UPDATE, RETRIEVE and INVOKE");
   }
   if (const tsl::Profile* p = ProfileFor(d->model)) {
     const tsl::Domain* dom = nullptr;
     for (auto& r : p->resources)
       if (r.AcceptsLocalIndex(li))
         if ((dom = r.FindDomain(domain))) break;
-    if (!dom) return Respond(req, v1::NOT_FOUND, nullptr, 0, "unknown path \"" + path + "\" in the " + d->model + " profile");
-    if (req.op() == v1::INVOKE) {
+    if (!dom) return Respond(req, pb::NOT_FOUND, nullptr, 0, "unknown path \"" + path + "\" in the " + d->model + " profile");
+    if (req.op() == pb::INVOKE) {
       const tsl::Action* act = dom->FindAction(ident);
-      if (!act) return Respond(req, v1::NOT_FOUND, nullptr, 0, "no operation \"" + path + "\" in the profile");
+      if (!act) return Respond(req, pb::NOT_FOUND, nullptr, 0, "no operation \"" + path + "\" in the profile");
       if (act->input) {
         auto ok = tsl::Validate(*act->input, nlohmann::json::parse(value_to_json(req.content()), nullptr, false), "input");
-        if (!ok) return Respond(req, v1::BAD_REQUEST, nullptr, 0, ok.error().message);
+        if (!ok) return Respond(req, pb::BAD_REQUEST, nullptr, 0, ok.error().message);
       }
     } else {
       const tsl::Prop* prop = dom->FindProp(ident);
-      if (!prop) return Respond(req, v1::NOT_FOUND, nullptr, 0, "no attribute \"" + path + "\" in the profile");
-      if (req.op() == v1::UPDATE) {
+      if (!prop) return Respond(req, pb::NOT_FOUND, nullptr, 0, "no attribute \"" + path + "\" in the profile");
+      if (req.op() == pb::UPDATE) {
         if (prop->access != tsl::Access::kReadWrite) {
-          return Respond(req, v1::OPERATION_NOT_ALLOWED, nullptr, 0, "attribute \"" + path + "\" is read-only");
+          return Respond(req, pb::OPERATION_NOT_ALLOWED, nullptr, 0, "attribute \"" + path + "\" is read-only");
         }
         auto ok = tsl::Validate(prop->schema, nlohmann::json::parse(value_to_json(req.content()), nullptr, false), "value");
-        if (!ok) return Respond(req, v1::BAD_REQUEST, nullptr, 0, ok.error().message);
+        if (!ok) return Respond(req, pb::BAD_REQUEST, nullptr, 0, ok.error().message);
       }
     }
   }
   auto rt = ResourceType(*d, li, domain);
-  if (!rt) return Respond(req, v1::NOT_FOUND, nullptr, 0, "unknown path \"" + path + "\": no profile or report names its resource");
-  if (!d->conn) return Respond(req, v1::TARGET_NOT_REACHABLE, nullptr, 0, "device " + d->serial + " is offline");
+  if (!rt) return Respond(req, pb::NOT_FOUND, nullptr, 0, "unknown path \"" + path + "\": no profile or report names its resource");
+  if (!d->conn) return Respond(req, pb::TARGET_NOT_REACHABLE, nullptr, 0, "device " + d->serial + " is offline");
   size_t mine = 0;
   for (auto& [key, p] : pending_) mine += key.first == d->serial;
-  if (mine >= cfg_.limits().max_pending_requests()) return Respond(req, v1::BUSY, nullptr, 0, "too many requests pending for the device");
+  if (mine >= cfg_.limits().max_pending_requests()) return Respond(req, pb::BUSY, nullptr, 0, "too many requests pending for the device");
 
   topics::ThingTopic t;
   t.serial = d->serial;
@@ -739,12 +739,12 @@ void OsapAdapter::HandleDeviceRequest(const v1::Envelope& req) {
   p.identifier = ident;
   p.request = req;
   nlohmann::ordered_json value = value_to_ojson(req.content());
-  if (req.op() == v1::UPDATE) {
+  if (req.op() == pb::UPDATE) {
     t.kind = topics::ThingKind::kShadow;
     t.shadow_action = "set";
     body["state"]["desired"] = {{"domain", domain}, {"identifier", ident}, {"value", value}};
     p.what = Pending::What::kSet;
-  } else if (req.op() == v1::RETRIEVE) {
+  } else if (req.op() == pb::RETRIEVE) {
     t.kind = topics::ThingKind::kShadow;
     t.shadow_action = "query";
     body = {{"method", "query"}, {"windowsize", kQueryWindow}};
@@ -759,13 +759,13 @@ void OsapAdapter::HandleDeviceRequest(const v1::Envelope& req) {
     p.what = Pending::What::kOperate;
   }
   auto topic = topics::BuildThingTopic(t);
-  if (!topic) return Respond(req, v1::BAD_REQUEST, nullptr, 0, topic.error().message);
+  if (!topic) return Respond(req, pb::BAD_REQUEST, nullptr, 0, topic.error().message);
   uint32_t seq = d->next_seq++;
   if (d->next_seq == 0) d->next_seq = 1;
   CommonHeader common;
   common.seq = seq;
   auto sent = PublishToDevice(*d, topic.value(), common, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  if (!sent) return Respond(req, v1::BAD_REQUEST, nullptr, 0, sent.error().message);
+  if (!sent) return Respond(req, pb::BAD_REQUEST, nullptr, 0, sent.error().message);
   uint64_t timeout = cfg_.service_timeout_ms();
   if (req.expires_ms() > 0) {
     int64_t left = req.expires_ms() - host_.wall_ms();
@@ -786,17 +786,17 @@ void OsapAdapter::AnswerPending(DeviceState& d, uint32_t seq, Pending::What what
   Pending p = std::move(it->second);
   pending_.erase(it);
   auto code = ReplyCode(body);
-  if (!code) return Respond(p.request, v1::DEVICE_ERROR, nullptr, 0, "device reply carries no code");
+  if (!code) return Respond(p.request, pb::DEVICE_ERROR, nullptr, 0, "device reply carries no code");
   if (*code != 0) {
-    return Respond(p.request, v1::DEVICE_ERROR, nullptr, static_cast<int>(*code),
+    return Respond(p.request, pb::DEVICE_ERROR, nullptr, static_cast<int>(*code),
                    "device answered code " + std::to_string(*code));
   }
   switch (what) {
     case Pending::What::kSet:
-      return Respond(p.request, v1::CHANGED);
+      return Respond(p.request, pb::CHANGED);
     case Pending::What::kOperate: {
-      v1::Value out = body.contains("data") ? value_from_ojson(body["data"]) : make_null();
-      return Respond(p.request, v1::OK, &out);
+      pb::Value out = body.contains("data") ? value_from_ojson(body["data"]) : make_null();
+      return Respond(p.request, pb::OK, &out);
     }
     case Pending::What::kQuery: {
       auto st = body.find("state");
@@ -810,18 +810,18 @@ void OsapAdapter::AnswerPending(DeviceState& d, uint32_t seq, Pending::What what
           for (auto* x : items) {
             if (x->is_object() && x->value("domain", "") == p.domain && x->value("identifier", "") == p.identifier &&
                 x->contains("value")) {
-              v1::Value v = value_from_ojson((*x)["value"]);
-              return Respond(p.request, v1::OK, &v);
+              pb::Value v = value_from_ojson((*x)["value"]);
+              return Respond(p.request, pb::OK, &v);
             }
           }
         }
       }
-      return Respond(p.request, v1::NOT_FOUND, nullptr, 0, "the device's shadow does not hold the attribute");
+      return Respond(p.request, pb::NOT_FOUND, nullptr, 0, "the device's shadow does not hold the attribute");
     }
   }
 }
 
-void OsapAdapter::FailPending(DeviceState& d, v1::Status st, const std::string& detail) {
+void OsapAdapter::FailPending(DeviceState& d, pb::Status st, const std::string& detail) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->first.first == d.serial) {
       Respond(it->second.request, st, nullptr, 0, detail);

@@ -25,6 +25,9 @@
 
 namespace gw::osap::session {
 
+namespace pb = ::gw::v1;             // the message model
+namespace cfgpb = ::gw::osap::v1;    // this adapter's configuration
+
 class OsapAdapter;
 class DasConn;
 
@@ -61,13 +64,13 @@ struct DeviceState {
 // A REQUEST waiting for the device's answer, keyed by (serial, Seq).
 struct Pending {
   enum class What { kSet, kQuery, kOperate } what = What::kSet;
-  v1::Envelope request;
+  pb::Envelope request;
   std::string domain, identifier;
   uint64_t deadline_ms = 0;  // monotonic
 };
 
 struct DasEndpointState {
-  v1::DasEndpoint cfg;
+  cfgpb::DasEndpoint cfg;
   int fd = -1;
   uint64_t watch = 0;
   uint16_t bound_port = 0;
@@ -150,13 +153,13 @@ class OsapAdapter : public sdk::Adapter {
 
   std::string configure(const std::string& config) override;
   std::string start() override;
-  int deliver(const v1::Envelope& env) override;
+  int deliver(const pb::Envelope& env) override;
   void stop() override;
   bool done() override;
   std::string status_json() override;
 
   // ---- used by the connections ----
-  const v1::OsapConfig& cfg() const { return cfg_; }
+  const cfgpb::OsapConfig& cfg() const { return cfg_; }
   const sdk::Host& host() const { return host_; }
   void Log(int level, const std::string& msg) const;
   uint64_t now() const { return host_.now_ms(); }
@@ -193,20 +196,20 @@ class OsapAdapter : public sdk::Adapter {
   void EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic);
   void EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq);
   void EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq);
-  void Respond(const v1::Envelope& req, v1::Status st, const v1::Value* content = nullptr, int native = 0,
+  void Respond(const pb::Envelope& req, pb::Status st, const pb::Value* content = nullptr, int native = 0,
                const std::string& detail = "");
-  void HandleProvision(const v1::Envelope& req);
-  void HandleDeviceRequest(const v1::Envelope& req);
+  void HandleProvision(const pb::Envelope& req);
+  void HandleDeviceRequest(const pb::Envelope& req);
   void AnswerPending(DeviceState& d, uint32_t seq, Pending::What what, const nlohmann::ordered_json& body,
                      const std::string& domain, const std::string& identifier);
-  void FailPending(DeviceState& d, v1::Status st, const std::string& detail);
+  void FailPending(DeviceState& d, pb::Status st, const std::string& detail);
 
   const tsl::Profile* ProfileFor(const std::string& model);
   // Resource type of "{localIndex}/{domain}" for downlink topics (profile, else learned).
   std::optional<std::string> ResourceType(DeviceState& d, const std::string& li, const std::string& domain);
-  Result<DeviceState*> AddDevice(const v1::ProvisionedDevice& p, bool replace);
+  Result<DeviceState*> AddDevice(const cfgpb::ProvisionedDevice& p, bool replace);
 
-  v1::OsapConfig cfg_;
+  cfgpb::OsapConfig cfg_;
   int lbs_fd_ = -1;
   uint64_t lbs_watch_ = 0;
   uint16_t lbs_port_ = 0;
