@@ -431,7 +431,10 @@ gw::Result<RestMessage> decode_rest_xml(std::string_view xml, const RestLimits& 
       if (!valid_header_name(name)) return err(kBadMessage, "invalid header name '" + printable(name) + "'");
       auto v = element_text(h);
       if (!v) return v.error();
-      m.headers.push_back(Header{name, std::string(trim_xml_space(v.value()))});
+      std::string_view value = trim_xml_space(v.value());
+      if (has_xml_forbidden(value) || value.find_first_of("\r\n") != std::string_view::npos)
+        return err(kBadMessage, "header '" + printable(name) + "' value contains a line break or control character");
+      m.headers.push_back(Header{name, std::string(value)});
     }
   }
 

@@ -193,6 +193,10 @@ TEST_CASE("rest: error classes") {
   CHECK(errc_of(decode_rest_xml(wrap("<url method='GET'>coap://h/p</url><headers><header name='a b'>v</header></headers>"))) ==
         RestErrc::BadMessage);
   CHECK(errc_of(decode_rest_xml(wrap("<url method='GET'>coap://h/p</url><body/>"))) == RestErrc::BadMessage);
+  CHECK(errc_of(decode_rest_xml(wrap("<url method='GET'>/p</url><headers><header name='a'>x&#1;y</header></headers>"))) ==
+        RestErrc::BadMessage);
+  CHECK(errc_of(decode_rest_xml(wrap("<url method='GET'>/p</url><headers><header name='a'>x\ny</header></headers>"))) ==
+        RestErrc::BadMessage);
   CHECK(errc_of(decode_rest_xml(wrap("<url method='GET'>coap://h/p</url><body><json xmlns='x'>{}</json></body>"))) ==
         RestErrc::BadMessage);
   {
