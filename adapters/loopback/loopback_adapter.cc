@@ -45,6 +45,7 @@ class Loopback : public gw::sdk::Adapter {
 
   int deliver(const Envelope& env) override {
     ++received_[gw::v1::Kind_Name(env.kind())];
+    if (cfg_.ack_journal() && env.journal_seq()) host_.journal_ack(env.journal_seq());
     if (cfg_.log_received() && host_.log_enabled(GW_LOG_INFO)) {
       std::string line = "received " + gw::v1::Kind_Name(env.kind()) + " " + gw::v1::Operation_Name(env.op()) +
                          " from " + env.origin().adapter() + " device " + env.origin().device() + " path \"" +
@@ -76,6 +77,7 @@ class Loopback : public gw::sdk::Adapter {
     nlohmann::json j;
     j["devices"] = uuids_.size();
     j["sent"] = sent_;
+    j["durable_acks"] = durable_acks_;
     for (auto& [k, v] : received_) j["received"][k] = v;
     return j.dump();
   }
@@ -122,8 +124,16 @@ class Loopback : public gw::sdk::Adapter {
       e.set_device_seq(a->counter_);
       *e.mutable_content() = gw::make_int(static_cast<int64_t>(a->counter_));
       ++a->sent_;
-      a->host_.emit(e);
+      if (a->cfg_.durable())
+        a->host_.emit_durable(e, &Loopback::on_durable, a);
+      else
+        a->host_.emit(e);
     }
+  }
+
+  static void on_durable(void* self, uint64_t, int result) {
+    auto* a = static_cast<Loopback*>(self);
+    if (result == GW_OK) ++a->durable_acks_;
   }
 
   static void on_request(void* self) {
@@ -146,7 +156,7 @@ class Loopback : public gw::sdk::Adapter {
   std::vector<Envelope*> delayed_;
   std::map<std::string, uint64_t> received_;
   uint64_t report_timer_ = 0, request_timer_ = 0;
-  uint64_t counter_ = 0, requests_ = 0, sent_ = 0;
+  uint64_t counter_ = 0, requests_ = 0, sent_ = 0, durable_acks_ = 0;
 };
 
 }  // namespace

@@ -78,13 +78,12 @@ struct HostApiImpl {
     return h.rng_state_ * 2685821657736338717ULL;
   }
 
-  static int emit(void* ctx, const uint8_t* data, size_t len) {
+  static bool prepare(void* ctx, const uint8_t* data, size_t len, v1::Envelope& env) {
     auto* in = inst(ctx);
     auto& h = host(ctx);
-    v1::Envelope env;
     if (!env.ParseFromArray(data, static_cast<int>(len))) {
       GW_LOG(Warn, "host", "adapter " << in->name_ << " emitted undecodable envelope bytes (" << len << " bytes)");
-      return GW_ERR_INVALID;
+      return false;
     }
     env.set_model_version(1);
     env.mutable_origin()->set_adapter(in->name_);  // an adapter cannot speak for another
@@ -100,7 +99,66 @@ struct HostApiImpl {
                     static_cast<unsigned long long>(rnd(h)));
       env.set_trace_id(buf);
     }
-    return h.router_.submit(std::move(env));
+    env.set_replayed(false);
+    return true;
+  }
+
+  static int emit(void* ctx, const uint8_t* data, size_t len) {
+    v1::Envelope env;
+    if (!prepare(ctx, data, len, env)) return GW_ERR_INVALID;
+    env.set_journal_seq(0);  // only the host assigns journal sequences
+    return host(ctx).router_.submit(std::move(env));
+  }
+
+  static int emit_durable(void* ctx, const uint8_t* data, size_t len, gw_durable_cb cb, void* user) {
+    auto& h = host(ctx);
+    v1::Envelope env;
+    if (!prepare(ctx, data, len, env)) return GW_ERR_INVALID;
+    if (env.kind() != v1::REPORT && env.kind() != v1::EVENT && env.kind() != v1::NOTIFICATION) {
+      GW_LOG(Warn, "host", "adapter " << inst(ctx)->name_ << ": emit_durable takes REPORT, EVENT or NOTIFICATION only");
+      return GW_ERR_INVALID;
+    }
+    if (!h.journal_) {
+      GW_LOG(Error, "host", "adapter " << inst(ctx)->name_ << " used emit_durable but no journal is configured");
+      return GW_ERR_IO;
+    }
+    env.set_journal_seq(0);
+    std::string bytes;
+    env.SerializeToString(&bytes);
+    const std::string& stream = env.origin().device().empty() ? env.origin().adapter() : env.origin().device();
+    auto seq = h.journal_->append(stream, bytes);
+    if (!seq) {
+      GW_LOG(Error, "journal", seq.error().message);
+      return GW_ERR_IO;
+    }
+    env.set_journal_seq(seq.value());
+    if (cb) {
+      h.waiters_.push_back({seq.value(), cb, user});
+      h.schedule_commit();
+    }
+    int rc = h.router_.submit(std::move(env));
+    // No route is not a loss: the record is journaled for consumers that replay it.
+    return rc == GW_ERR_NO_ROUTE ? GW_OK : rc;
+  }
+
+  static int journal_ack(void* ctx, uint64_t seq) {
+    auto& h = host(ctx);
+    if (!h.journal_) return GW_ERR_IO;
+    auto r = h.journal_->ack(inst(ctx)->name_, seq);
+    if (!r) {
+      GW_LOG(Warn, "journal", "adapter " << inst(ctx)->name_ << ": " << r.error().message);
+      return GW_ERR_INVALID;
+    }
+    return GW_OK;
+  }
+
+  static int journal_replay(void* ctx) {
+    auto r = host(ctx).start_replay(inst(ctx)->name_);
+    if (!r) {
+      GW_LOG(Warn, "journal", r.error().message);
+      return GW_ERR_INVALID;
+    }
+    return GW_OK;
   }
 
   static void log(void* ctx, int level, const char* message) {
@@ -219,6 +277,87 @@ AdapterHost::AdapterHost(EventLoop& loop, Registry& registry, Router& router, st
 
 AdapterHost::~AdapterHost() { destroy_all(); }
 
+void AdapterHost::set_journal(Journal* journal, const v1::JournalConfig& cfg) {
+  journal_ = journal;
+  journal_cfg_ = cfg;
+  if (journal_)
+    for (const auto& c : cfg.consumer()) journal_->add_cursor(c);
+}
+
+void AdapterHost::schedule_commit() {
+  if (commit_timer_) return;
+  uint64_t ms = journal_cfg_.group_commit_ms() ? journal_cfg_.group_commit_ms() : 5;
+  if (journal_cfg_.fsync() == v1::FSYNC_ALWAYS) ms = 0;
+  commit_timer_ = loop_.start_timer(ms, 0, [this] {
+    commit_timer_ = 0;
+    commit();
+  });
+}
+
+void AdapterHost::commit() {
+  if (!journal_ || waiters_.empty()) return;
+  auto r = journal_->sync();
+  std::vector<DurableWaiter> ready;
+  ready.swap(waiters_);
+  for (const auto& w : ready) w.cb(w.user, w.seq, r.ok() ? GW_OK : GW_ERR_IO);
+  if (!r) GW_LOG(Error, "journal", r.error().message);
+}
+
+void AdapterHost::flush_journal() {
+  if (commit_timer_) {
+    loop_.stop_timer(commit_timer_);
+    commit_timer_ = 0;
+  }
+  commit();
+}
+
+Result<void> AdapterHost::start_replay(const std::string& consumer) {
+  if (!journal_) return make_error("journal replay for " + consumer + ": no journal configured");
+  if (std::find(journal_cfg_.consumer().begin(), journal_cfg_.consumer().end(), consumer) ==
+      journal_cfg_.consumer().end())
+    return make_error("journal replay: adapter " + consumer + " is not a journal consumer");
+  replay_pos_[consumer] = journal_->cursor(consumer);
+  router_.set_replaying(consumer, true);
+  if (!replay_timer_) replay_timer_ = loop_.start_timer(0, 1, [this] { pump_replays(); });
+  return {};
+}
+
+void AdapterHost::pump_replays() {
+  const size_t budget = router_.max_queue() / 4;
+  for (auto it = replay_pos_.begin(); it != replay_pos_.end();) {
+    const std::string& consumer = it->first;
+    uint64_t& pos = it->second;
+    size_t n = 0;
+    auto r = journal_->scan(pos, [&](const Journal::Record& rec) {
+      if (router_.queued() >= budget || n >= 1024) return false;
+      v1::Envelope env;
+      if (!env.ParseFromArray(rec.payload.data(), static_cast<int>(rec.payload.size()))) {
+        GW_LOG(Error, "journal", "record " << rec.seq << " does not decode; skipped");
+      } else {
+        env.set_journal_seq(rec.seq);
+        env.set_replayed(true);
+        env.mutable_target()->set_adapter(consumer);
+        (void)router_.submit(std::move(env));
+      }
+      pos = rec.seq;
+      ++n;
+      return true;
+    });
+    if (!r) GW_LOG(Error, "journal", r.error().message);
+    if (pos >= journal_->last_seq()) {
+      router_.set_replaying(consumer, false);
+      GW_LOG(Info, "journal", "replay to " << consumer << " caught up at seq " << pos);
+      it = replay_pos_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (replay_pos_.empty() && replay_timer_) {
+    loop_.stop_timer(replay_timer_);
+    replay_timer_ = 0;
+  }
+}
+
 Result<void> AdapterHost::create(const v1::AdapterConfig& cfg, const Module* module, const std::string& where) {
   const auto* d = module->desc;
   std::string cfg_bytes;
@@ -263,6 +402,9 @@ Result<void> AdapterHost::create(const v1::AdapterConfig& cfg, const Module* mod
   a.registry_remove = HostApiImpl::registry_remove;
   a.buf_free = HostApiImpl::buf_free;
   a.mappings = HostApiImpl::mappings;
+  a.emit_durable = HostApiImpl::emit_durable;
+  a.journal_ack = HostApiImpl::journal_ack;
+  a.journal_replay = HostApiImpl::journal_replay;
 
   char err[512] = {0};
   int rc = d->create(&inst->api_, reinterpret_cast<const uint8_t*>(cfg_bytes.data()), cfg_bytes.size(), &inst->self_,
@@ -305,6 +447,11 @@ bool AdapterHost::all_done() const {
 }
 
 void AdapterHost::destroy_all() {
+  flush_journal();
+  if (replay_timer_) {
+    loop_.stop_timer(replay_timer_);
+    replay_timer_ = 0;
+  }
   for (auto it = instances_.rbegin(); it != instances_.rend(); ++it) {
     auto& in = *it;
     if (in->started_ && !in->stopping_) {

@@ -11,6 +11,7 @@
 #include "gw/result.h"
 #include "gw/v1/config.pb.h"
 #include "gw/v1/mapping.pb.h"
+#include "journal.h"
 #include "registry.h"
 #include "router.h"
 
@@ -66,6 +67,14 @@ class AdapterHost {
   AdapterHost(EventLoop& loop, Registry& registry, Router& router, std::string state_dir);
   ~AdapterHost();
 
+  // Store-and-forward: envelopes emitted with emit_durable go to this journal (may be null: then
+  // emit_durable fails with GW_ERR_IO). consumers get cursors and a replay at start.
+  void set_journal(Journal* journal, const v1::JournalConfig& cfg);
+  // Re-delivers everything after the consumer's cursor, in order, paced by the router's queue.
+  Result<void> start_replay(const std::string& consumer);
+  // Group commit now (shutdown) and run every pending durability callback.
+  void flush_journal();
+
   // Validates the adapter's config block against the module's schema and calls create().
   // where = "file:line:col" of the adapter block for error messages.
   Result<void> create(const v1::AdapterConfig& cfg, const Module* module, const std::string& where);
@@ -89,6 +98,21 @@ class AdapterHost {
   std::vector<std::unique_ptr<AdapterInstance>> instances_;
   std::map<uint64_t, int> watch_owner_;  // watch id -> instance index (cleanup on destroy)
   std::map<uint64_t, int> timer_owner_;
+
+  struct DurableWaiter {
+    uint64_t seq;
+    gw_durable_cb cb;
+    void* user;
+  };
+  void schedule_commit();
+  void commit();
+  void pump_replays();
+  Journal* journal_ = nullptr;
+  v1::JournalConfig journal_cfg_;
+  std::vector<DurableWaiter> waiters_;
+  uint64_t commit_timer_ = 0;
+  std::map<std::string, uint64_t> replay_pos_;  // consumer -> last seq handed to the router
+  uint64_t replay_timer_ = 0;
   uint64_t msg_prefix_ = 0;
   uint64_t msg_counter_ = 0;
   uint64_t rng_state_ = 0;

@@ -81,6 +81,28 @@ Result<std::unique_ptr<Gateway>> Gateway::create(EventLoop& loop, const Options&
   g->router_ = std::make_unique<Router>(loop, g->registry_.get(), c.router());
   g->host_ = std::make_unique<AdapterHost>(loop, *g->registry_, *g->router_, state_dir);
 
+  // Journal consumers must be configured adapters.
+  for (int i = 0; i < c.journal().consumer_size(); ++i) {
+    bool known = false;
+    for (const auto& a : c.adapter()) known = known || a.name() == c.journal().consumer(i);
+    if (!known)
+      return make_error(g->cfg_.where({{"journal"}, {"consumer", i}}) + ": journal consumer \"" +
+                        c.journal().consumer(i) + "\" is not a configured adapter");
+  }
+  if (!opts.check_only) {
+    Journal::Options jo;
+    jo.dir = state_dir + "/journal";
+    jo.max_bytes = c.journal().max_bytes() ? c.journal().max_bytes() : 64ull << 20;
+    jo.segment_bytes = c.journal().segment_bytes() ? c.journal().segment_bytes() : 1ull << 20;
+    jo.fsync = c.journal().fsync() == v1::FSYNC_ALWAYS ? Journal::Fsync::kAlways
+               : c.journal().fsync() == v1::FSYNC_NONE ? Journal::Fsync::kNone
+                                                       : Journal::Fsync::kBatch;
+    auto j = Journal::open(jo);
+    if (!j) return j.error();
+    g->journal_ = std::move(j.value());
+    g->host_->set_journal(g->journal_.get(), c.journal());
+  }
+
   // Mappings are checked against the configured adapter names.
   std::vector<std::string> names;
   for (const auto& a : c.adapter()) names.push_back(a.name());
@@ -106,11 +128,21 @@ Result<std::unique_ptr<Gateway>> Gateway::create(EventLoop& loop, const Options&
 
 Gateway::~Gateway() {
   if (host_) host_->destroy_all();
+  host_.reset();  // before the journal it writes to
 }
 
 Result<void> Gateway::start() {
   auto r = host_->start_all();
   if (!r) return r;
+  // Everything a consumer had not acknowledged before the restart is delivered again, in order.
+  if (journal_)
+    for (const auto& c : cfg_.config.journal().consumer()) {
+      if (journal_->last_seq() > journal_->cursor(c))
+        GW_LOG(Info, "journal", "replaying seq " << journal_->cursor(c) + 1 << ".." << journal_->last_seq() << " to "
+                                                 << c);
+      auto rr = host_->start_replay(c);
+      if (!rr) return rr;
+    }
   GW_LOG(Info, "gateway", "gateway " << cfg_.config.gateway_id() << " running with " << host_->names().size()
                                      << " adapters, " << router_->mappings()->route_size() << " routes, "
                                      << router_->mappings()->model_size() << " device models");

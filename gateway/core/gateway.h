@@ -43,6 +43,7 @@ class Gateway {
   Router& router() { return *router_; }
   Registry& registry() { return *registry_; }
   AdapterHost& host() { return *host_; }
+  Journal* journal() { return journal_.get(); }
   uint64_t mapping_generation() const { return router_->mappings()->generation(); }
 
  private:
@@ -52,6 +53,7 @@ class Gateway {
   std::unique_ptr<ModuleLoader> loader_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Router> router_;
+  std::unique_ptr<Journal> journal_;
   std::unique_ptr<AdapterHost> host_;
   bool shutting_down_ = false;
   void poll_shutdown();

@@ -24,7 +24,18 @@ Router::~Router() {
 
 void Router::add_adapter(const std::string& name, DeliverFn deliver) {
   names_.push_back(name);
+  replaying_.push_back(false);
   delivers_.push_back(std::move(deliver));
+}
+
+void Router::set_replaying(const std::string& adapter, bool on) {
+  int idx = index_of(adapter);
+  if (idx >= 0) replaying_[idx] = on;
+}
+
+bool Router::replaying(const std::string& adapter) const {
+  int idx = index_of(adapter);
+  return idx >= 0 && replaying_[idx];
 }
 
 void Router::set_mappings(std::shared_ptr<const v1::MappingSet> m) { mappings_ = std::move(m); }
@@ -196,6 +207,7 @@ int Router::route_fanout(v1::Envelope env) {
       for (const auto& to : r.to_adapter()) {
         int idx = index_of(to);
         if (idx < 0 || to == from) continue;
+        if (replaying_[idx] && env.journal_seq() != 0 && !env.replayed()) continue;  // the replay delivers it
         if (std::find(targets.begin(), targets.end(), idx) == targets.end()) targets.push_back(idx);
       }
     }

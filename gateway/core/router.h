@@ -46,6 +46,11 @@ class Router {
   void set_mappings(std::shared_ptr<const v1::MappingSet> mappings);
   std::shared_ptr<const v1::MappingSet> mappings() const { return mappings_; }
 
+  // While an adapter is replaying the journal, live journaled envelopes are not fanned out to it
+  // (the replay delivers them, in order).
+  void set_replaying(const std::string& adapter, bool on);
+  bool replaying(const std::string& adapter) const;
+
   // From an adapter (origin.adapter already set by the host). Returns a gw_result.
   int submit(v1::Envelope env);
   // Delivers everything queued now (shutdown, tests).
@@ -88,6 +93,7 @@ class Router {
   size_t max_queue_;
   std::shared_ptr<const v1::MappingSet> mappings_;
   std::vector<std::string> names_;
+  std::vector<bool> replaying_;
   std::vector<DeliverFn> delivers_;
   std::deque<Item> queue_;
   bool idle_on_ = false;

@@ -59,6 +59,8 @@ typedef struct gw_buf {
 typedef void (*gw_fd_cb)(void *user, int fd, uint32_t events);
 typedef void (*gw_timer_cb)(void *user);
 typedef void (*gw_post_cb)(void *user);
+/* Durability callback of emit_durable: result GW_OK once the envelope is on stable storage. */
+typedef void (*gw_durable_cb)(void *user, uint64_t journal_seq, int result);
 
 /* What the host gives an adapter instance. Valid from create() until destroy() returns. */
 typedef struct gw_host_api {
@@ -106,6 +108,20 @@ typedef struct gw_host_api {
   /* The active mapping set (serialized gw.v1.MappingSet); changes only between loop turns, after
    * which the adapter's on_mappings is called. */
   int (*mappings)(void *ctx, gw_buf *out);
+
+  /* Store-and-forward (gateway/core/journal.h). emit_durable appends the envelope to the journal
+   * (journal_seq assigned, per-device order kept), routes it like emit, and calls cb once the record
+   * is on stable storage (group commit: at most journal.group_commit_ms later) — only then may the
+   * adapter acknowledge it to its device. cb is called exactly once, also on error or shutdown.
+   * Consumers (adapters listed in journal.consumer) receive envelopes with journal_seq set, and
+   * after a restart every record they have not acknowledged again; they call journal_ack(seq) once
+   * their upstream confirmed everything up to seq. */
+  int (*emit_durable)(void *ctx, const uint8_t *envelope, size_t len, gw_durable_cb cb, void *user);
+  int (*journal_ack)(void *ctx, uint64_t journal_seq);
+  /* A consumer asks for everything after its cursor again, in order (e.g. after its upstream came
+   * back). Until the replay has caught up, live journaled envelopes for it are held back, so it
+   * sees one ordered stream. Called by the host itself for every consumer at startup. */
+  int (*journal_replay)(void *ctx);
 
   void *reserved[8];
 } gw_host_api;

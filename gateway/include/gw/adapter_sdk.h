@@ -30,6 +30,14 @@ class Host {
     env.SerializeToString(&s);
     return api_->emit(api_->ctx, reinterpret_cast<const uint8_t*>(s.data()), s.size());
   }
+  // See gw_host_api.emit_durable: cb(user, seq, result) runs once the envelope is on stable storage.
+  int emit_durable(const v1::Envelope& env, gw_durable_cb cb, void* user) const {
+    std::string s;
+    env.SerializeToString(&s);
+    return api_->emit_durable(api_->ctx, reinterpret_cast<const uint8_t*>(s.data()), s.size(), cb, user);
+  }
+  int journal_ack(uint64_t seq) const { return api_->journal_ack(api_->ctx, seq); }
+  int journal_replay() const { return api_->journal_replay(api_->ctx); }
   bool log_enabled(int level) const { return api_->log_enabled(api_->ctx, level) != 0; }
   void log(int level, const std::string& msg) const { api_->log(api_->ctx, level, msg.c_str()); }
 
