@@ -289,6 +289,7 @@ TEST_CASE("prosody: open refused with resource-constraint when block-size is abo
   auto sj = make_server_jid("me", p.domain(), "oic.d.camera", kCameraUuid);
   ibb::Config small;
   small.max_block_size = 4096;
+  small.accept_iq_stanza = true;
   Peer client(cj->full(), "pw", p);
   Peer camera(sj->full(), "pw", p, small);
   REQUIRE(client.start());
@@ -303,6 +304,28 @@ TEST_CASE("prosody: open refused with resource-constraint when block-size is abo
   // Retry with the smaller size succeeds.
   REQUIRE(client.link->open(gloox::JID(sj->full()), "big", 4096).ok());
   REQUIRE(pump_until({&client, &camera}, [&] { return !client.take("open-mine").empty(); }));
+
+  // A peer allowed to use stanza='iq' (Config::accept_iq_stanza) may send data in IQs; each block
+  // is acknowledged and the document is reassembled the same way.
+  const gloox::JID camera_jid(sj->full());
+  auto raw_iq = [&](xmpp::IbbExtension ext) {
+    gloox::IQ iq(gloox::IQ::Set, camera_jid, client.client().getID());
+    iq.addExtension(new xmpp::IbbExtension(std::move(ext)));
+    client.client().send(iq);
+  };
+  std::string doc = encode_rest_xml(RestMessage::request(Method::Delete, Url{"", "", "/oic/r/x", ""})).value();
+  camera.events.clear();
+  raw_iq(xmpp::IbbExtension::make_open("iq-s", 40, ibb::StanzaType::Iq));
+  for (auto& b : ibb::split_blocks("iq-s", doc, 40, 0)) raw_iq(xmpp::IbbExtension::make_data(b.sid, b.seq, b.data));
+  std::vector<Event> got;
+  REQUIRE(pump_until({&client, &camera}, [&] {
+    got = camera.take("document");
+    return !got.empty() || !camera.take("error").empty();
+  }));
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].sid == "iq-s");
+  CHECK(got[0].text == doc);
+  CHECK(camera.link->engine().info(cj->full(), "iq-s")->stanza == ibb::StanzaType::Iq);
 }
 
 namespace {
