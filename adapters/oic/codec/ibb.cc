@@ -86,7 +86,7 @@ std::optional<SessionInfo> Engine::info(std::string_view peer, std::string_view 
   auto it = sessions_.find(Key{std::string(peer), std::string(sid)});
   if (it == sessions_.end()) return std::nullopt;
   SessionInfo i = it->second.info;
-  i.pending_bytes = it->second.framer.pending();
+  i.pending_bytes = it->second.framer.pending() + it->second.quad.size();
   return i;
 }
 
@@ -121,7 +121,7 @@ gw::Result<void> Engine::on_open(std::string_view peer, std::string_view sid, st
   if (stanza == StanzaType::Iq && !cfg_.accept_iq_stanza)
     return err(Errc::NotAcceptable, "stanza='iq' refused: OIC RA uses stanza='message'");
   if (auto c = check_new(peer, sid); !c) return c;
-  Session s{SessionInfo{}, XmlFramer(cfg_.max_message_bytes)};
+  Session s{SessionInfo{}, XmlFramer(cfg_.max_message_bytes), std::string()};
   s.info.peer.assign(peer);
   s.info.sid.assign(sid);
   s.info.block_size = block_size;
@@ -137,7 +137,7 @@ gw::Result<void> Engine::initiate(std::string_view peer, std::string_view sid, s
   if (block_size == 0 || block_size > kMaxBlockSize)
     return err(Errc::BadRequest, "block-size " + std::to_string(block_size) + " outside 1..65535");
   if (auto c = check_new(peer, sid); !c) return c;
-  Session s{SessionInfo{}, XmlFramer(cfg_.max_message_bytes)};
+  Session s{SessionInfo{}, XmlFramer(cfg_.max_message_bytes), std::string()};
   s.info.peer.assign(peer);
   s.info.sid.assign(sid);
   s.info.block_size = block_size;
@@ -188,7 +188,7 @@ gw::Result<std::vector<std::string>> Engine::on_data(std::string_view peer, std:
     return drop(Errc::BadRequest, "block of " + std::to_string(raw->size()) + " bytes exceeds block-size " +
                                       std::to_string(s.info.block_size));
   s.info.next_in_seq = static_cast<std::uint16_t>(seq + 1);  // 65535 -> 0
-  auto docs = s.framer.feed(raw.value());
+  auto docs = feed(s, raw.value());
   if (!docs) {
     Errc c = s.framer.overflowed() ? Errc::PolicyViolation : Errc::BadRequest;
     return drop(c, docs.error().message);
@@ -196,11 +196,37 @@ gw::Result<std::vector<std::string>> Engine::on_data(std::string_view peer, std:
   return std::move(docs.value());
 }
 
+gw::Result<std::vector<std::string>> Engine::feed(Session& s, std::string_view bytes) {
+  if (s.info.incoming == Wrapping::Unknown) {
+    std::size_t i = 0;
+    while (i < bytes.size() && is_xml_space(bytes[i])) ++i;
+    if (i == bytes.size()) return s.framer.feed(bytes);  // only white space so far
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    s.info.incoming = b64 ? Wrapping::Base64 : Wrapping::Plain;
+  }
+  if (s.info.incoming == Wrapping::Plain) return s.framer.feed(bytes);
+  // Base64 text: decode quantum by quantum (white space ignored; '=' padding may end any quantum,
+  // so separately encoded documents can follow each other) and frame the decoded bytes.
+  std::vector<std::string> out;
+  std::string decoded;
+  for (char c : bytes) {
+    if (is_xml_space(c)) continue;
+    s.quad.push_back(c);
+    if (s.quad.size() < 4) continue;
+    auto q = base64_decode(s.quad);
+    s.quad.clear();
+    if (!q) return make_error("framing: base64-wrapped stream: " + q.error().message);
+    decoded += q.value();
+  }
+  return s.framer.feed(decoded);
+}
+
 gw::Result<std::size_t> Engine::on_close(std::string_view peer, std::string_view sid) {
   auto it = sessions_.find(Key{std::string(peer), std::string(sid)});
   if (it == sessions_.end())
     return err(Errc::ItemNotFound, "close for unknown session '" + printable(sid) + "' from " + printable(peer));
-  std::size_t pending = it->second.framer.pending();
+  std::size_t pending = it->second.framer.pending() + it->second.quad.size();
   sessions_.erase(it);
   return pending;
 }
@@ -210,7 +236,11 @@ gw::Result<std::vector<Block>> Engine::send(std::string_view peer, std::string_v
   if (!s) return err(Errc::ItemNotFound, "no session '" + printable(sid) + "' with " + printable(peer));
   if (s->info.state != SessionState::Open)
     return err(Errc::UnexpectedRequest, "session '" + printable(sid) + "' is not open yet");
-  auto blocks = split_blocks(sid, payload, s->info.block_size, s->info.next_out_seq);
+  std::vector<Block> blocks;
+  if (cfg_.mirror_base64_wrapping && s->info.incoming == Wrapping::Base64)
+    blocks = split_blocks(sid, base64_encode(payload), s->info.block_size, s->info.next_out_seq);
+  else
+    blocks = split_blocks(sid, payload, s->info.block_size, s->info.next_out_seq);
   s->info.next_out_seq = static_cast<std::uint16_t>(s->info.next_out_seq + blocks.size());
   return blocks;
 }

@@ -49,7 +49,14 @@ struct Config {
   std::size_t max_sessions = 256;                // all peers together
   std::size_t max_sessions_per_peer = 32;
   bool accept_iq_stanza = false;                 // OIC RA mandates stanza="message"
+  // A peer whose byte stream is itself base64 text (the <rest> documents base64-encoded once more
+  // before IBB's own base64; PROTOCOL.md §3.0) gets its answers wrapped the same way.
+  bool mirror_base64_wrapping = true;
 };
+
+// How a peer's byte stream carries the <rest> documents, detected from its first non-white-space
+// byte: '<' = plain XML (what the gateway sends), a base64 character = base64 text of the XML.
+enum class Wrapping { Unknown, Plain, Base64 };
 
 // One <data/> element to send.
 struct Block {
@@ -76,6 +83,7 @@ struct SessionInfo {
   std::uint16_t next_in_seq = 0;
   std::uint16_t next_out_seq = 0;
   std::size_t pending_bytes = 0;
+  Wrapping incoming = Wrapping::Unknown;
 };
 
 class Engine {
@@ -125,7 +133,9 @@ class Engine {
   struct Session {
     SessionInfo info;
     XmlFramer framer;
+    std::string quad;  // Base64 wrapping: characters of an incomplete 4-character quantum
   };
+  gw::Result<std::vector<std::string>> feed(Session& s, std::string_view bytes);
   using Key = std::pair<std::string, std::string>;
   gw::Result<void> check_new(std::string_view peer, std::string_view sid) const;
   Session* find(std::string_view peer, std::string_view sid);

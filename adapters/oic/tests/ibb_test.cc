@@ -309,3 +309,50 @@ TEST_CASE("ibb: close of unknown session and error condition names") {
   CHECK(parse_stanza_type("message") == StanzaType::Message);
   CHECK_FALSE(parse_stanza_type("presence"));
 }
+
+TEST_CASE("ibb: tolerated base64-wrapped stream (<rest> base64-encoded before IBB), answers mirrored") {
+  Engine rx;
+  REQUIRE(rx.on_open(kClient, "w2", 10, StanzaType::Message).ok());
+  std::string a = rest_get("/first"), b = rest_get("/second");
+  // Each document base64-encoded on its own (padding inside the stream), then carried by IBB.
+  std::string stream = "\n" + base64_encode(a) + "\r\n" + base64_encode(b + " ");
+  std::vector<std::string> docs;
+  for (auto& blk : split_blocks("w2", stream, 10, 0)) {
+    auto d = rx.on_data(kClient, "w2", blk.seq, blk.data);
+    REQUIRE_MESSAGE(d.ok(), (d.ok() ? "" : d.error().message));
+    docs.insert(docs.end(), d->begin(), d->end());
+  }
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0] == a);
+  CHECK(docs[1] == b);
+  CHECK(rx.info(kClient, "w2")->incoming == Wrapping::Base64);
+  // Our answer on that session is wrapped the same way.
+  auto out = rx.send(kClient, "w2", a);
+  REQUIRE(out.ok());
+  std::string joined;
+  for (auto& blk : out.value()) joined += base64_decode(blk.data).value();
+  CHECK(joined == base64_encode(a));
+
+  // Plain peers are answered plainly; mirroring can be switched off.
+  Engine plain;
+  REQUIRE(plain.on_open(kClient, "p", 100, StanzaType::Message).ok());
+  REQUIRE(plain.on_data(kClient, "p", 0, base64_encode(std::string_view("  <a/>"))).ok());
+  CHECK(plain.info(kClient, "p")->incoming == Wrapping::Plain);
+  auto pb = plain.send(kClient, "p", "<b/>");
+  REQUIRE(pb.ok());
+  CHECK(base64_decode(pb->at(0).data).value() == "<b/>");
+  Config no_mirror;
+  no_mirror.mirror_base64_wrapping = false;
+  Engine nm(no_mirror);
+  REQUIRE(nm.on_open(kClient, "n", 100, StanzaType::Message).ok());
+  REQUIRE(nm.on_data(kClient, "n", 0, base64_encode(base64_encode(std::string_view("<a/>")))).ok());
+  CHECK(base64_decode(nm.send(kClient, "n", "<b/>")->at(0).data).value() == "<b/>");
+
+  // Broken base64 inside a wrapped stream closes the session; so does a stream starting with junk.
+  Engine bad;
+  REQUIRE(bad.on_open(kClient, "x", 100, StanzaType::Message).ok());
+  CHECK(errc_of(bad.on_data(kClient, "x", 0, base64_encode(std::string_view("PHJl=3Q+"))).error()) == Errc::BadRequest);
+  REQUIRE(bad.on_open(kClient, "y", 100, StanzaType::Message).ok());
+  CHECK(errc_of(bad.on_data(kClient, "y", 0, base64_encode(std::string_view("!<a/>"))).error()) == Errc::BadRequest);
+  CHECK(bad.session_count() == 0);
+}
