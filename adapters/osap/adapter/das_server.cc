@@ -6,25 +6,6 @@ namespace gw::osap::session {
 using mqtt::ConnectReturn;
 using mqtt::PacketType;
 
-namespace {
-constexpr std::string_view kPassword = "test";
-
-// The will payload: CBC(session key) of the device-info JSON. A payload framed like a PUBLISH
-// ([len][common][body]) is accepted too, with the body as the JSON.
-Result<nlohmann::json> OpenWill(const SessionKey& key, ByteView cipher) {
-  auto plain = CbcDecrypt(key, cipher);
-  if (!plain) return make_error("will payload does not decrypt: " + plain.error().message);
-  auto j = nlohmann::json::parse(plain->begin(), plain->end(), nullptr, false);
-  if (j.is_discarded()) {
-    auto framed = ParsePayloadPlain(plain.value(), CommonPolicy::kThingModel);
-    if (!framed) return make_error("will payload is neither JSON nor a framed payload");
-    j = nlohmann::json::parse(framed->body.begin(), framed->body.end(), nullptr, false);
-  }
-  if (j.is_discarded() || !j.is_object()) return make_error("will payload is not a JSON object");
-  return j;
-}
-}  // namespace
-
 DasConn::DasConn(OsapAdapter& a, int fd, std::string peer, DasEndpointState& ep)
     : Conn(a.host(), fd, std::move(peer), a.cfg().limits().max_output_buffer()),
       endpoint(ep),
@@ -122,44 +103,45 @@ void DasConn::OnConnect(const mqtt::Packet& p) {
     return Close(c.error().message);
   }
   if (c->protocol_level != 4) return Refuse(ConnectReturn::kBadProtocolVersion, "protocol level " + std::to_string(c->protocol_level));
-  if (!c->username || !c->password || AsChars(*c->password) != kPassword) {
-    return Refuse(ConnectReturn::kBadCredentials, "missing username or wrong password");
-  }
+  // The password is not a credential (every device sends "test"): PROTOCOL.md 5.1.
+  if (!c->username || c->username->empty()) return Refuse(ConnectReturn::kBadCredentials, "no username");
   const std::string& sn = *c->username;
   DeviceState* d = a_.FindDevice(sn);
-  std::string who = "das peer=" + peer() + " sn=" + sn;
   if (!d) return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + " is not provisioned");
   if (d->blacklisted) return Refuse(ConnectReturn::kBlacklisted, "sn=" + sn + " is blacklisted");
   if (!c->will) return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": no will, identity not proven");
   auto wt = topics::ParseWillTopic(c->will->topic);
   if (!wt || wt->serial != sn) return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": will topic is not the device's");
   if (!d->session_key) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": no session key, back to the LBS");
-  auto info = OpenWill(*d->session_key, c->will->payload);
-  if (!info) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": " + info.error().message + " (stale session, back to the LBS)");
-  auto id = info->find("DeviceID");
-  if (id == info->end() || !id->is_string() || id->get<std::string>() != d->devid) {
-    return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": will DeviceID does not match the devid");
-  }
-  auto sub = info->find("SubSerial");
-  if (sub != info->end() && (!sub->is_string() || sub->get<std::string>() != sn)) {
-    return Refuse(ConnectReturn::kNotAuthorized, "sn=" + sn + ": will SubSerial is not the username");
-  }
+  auto info = OpenWillPayload(*d->session_key, c->will->payload);
+  if (!info) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": " + info.error().message + " (back to the LBS)");
+  if (info->device_id != d->devid) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": will DeviceID is not the devid");
+  if (info->sub_serial != sn) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": will SubSerial is not the username");
+  DasConn* old = d->conn != this ? d->conn : nullptr;
   bool resumed = false;
-  if (d->conn && d->conn != this) {
-    if (c->clean_session) {
-      return Refuse(ConnectReturn::kSessionExists, "sn=" + sn + ": a session is live, fast re-registration expected");
-    }
-    d->conn->taken_over = true;
-    a_.Log(GW_LOG_INFO, d->conn->Who() + ": taken over by " + peer());
-    d->conn->Close("taken over by a new connection");
-  }
   if (c->clean_session) {
-    if (!d->mqtt.inflight.empty() || !d->mqtt.filters.empty()) d->mqtt = MqttSession{};
-  } else {
-    resumed = d->mqtt.persistent;
+    if (old || d->mqtt.exists) {
+      // PROTOCOL.md 5.4: code 12, the older connection goes too (without its will).
+      if (old) {
+        old->taken_over = true;
+        a_.Log(GW_LOG_INFO, old->Who() + ": closing: session exists, the device re-registers");
+        old->Close("replaced (CONNACK 12 to a new connection)");
+      }
+      return Refuse(ConnectReturn::kSessionExists, "sn=" + sn + ": a session exists, fast re-registration expected");
+    }
+  } else if (old) {
+    old->taken_over = true;
+    a_.Log(GW_LOG_INFO, old->Who() + ": closing: replaced by a newer connection from " + peer());
+    old->Close("replaced by a newer connection");
   }
-  d->mqtt.persistent = !c->clean_session;
-  keep_alive_s = c->keep_alive ? c->keep_alive : (a_.cfg().keep_alive_s() ? a_.cfg().keep_alive_s() : mqtt::kDefaultKeepAlive);
+  if (!c->clean_session && d->mqtt.exists) {
+    resumed = true;
+  } else {
+    d->mqtt = MqttSession{};
+    d->next_seq = 1;
+  }
+  d->mqtt.exists = true;
+  keep_alive_s = c->keep_alive ? c->keep_alive : mqtt::kDefaultKeepAlive;
   will = c->will;
   device = d;
   d->conn = this;

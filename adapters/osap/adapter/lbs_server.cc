@@ -8,11 +8,27 @@ namespace gw::osap::session {
 using lbs::MsgType;
 using lbs::ResultCode;
 
+namespace {
+constexpr uint64_t kHandshakeLimitMs = 30000;  // a whole LBS connection (PROTOCOL.md 4.3)
+
+// The reply type of a device request (result-only answers use it).
+std::optional<MsgType> ReplyTypeOf(MsgType t) {
+  switch (t) {
+    case MsgType::kAuthRequest: return MsgType::kAuthReply;
+    case MsgType::kRefreshRequest: return MsgType::kRefreshReply;
+    case MsgType::kDevid: return MsgType::kDevidReply;
+    case MsgType::kDasRequest: return MsgType::kDasReply;
+    default: return std::nullopt;
+  }
+}
+}  // namespace
+
 LbsConn::LbsConn(OsapAdapter& a, int fd, std::string peer)
     : Conn(a.host(), fd, std::move(peer), a.cfg().limits().max_output_buffer()),
       a_(a),
       decoder_(a.cfg().limits().max_lbs_frame()) {
   deadline_ms = a.now() + a.message_timeout();
+  hard_deadline_ms = a.now() + kHandshakeLimitMs;
 }
 
 std::string LbsConn::Who() const {
@@ -60,7 +76,12 @@ void LbsConn::Fail(MsgType type, ResultCode rc, const std::string& why) {
 
 void LbsConn::Handle(const lbs::Frame& f) {
   auto msg = lbs::ParseDeviceMessage(f);
-  if (!msg) return Abort(msg.error().message);
+  if (!msg) {
+    // A frame that is not a well-formed request: result 3 in the reply type, or close.
+    if (f.type == MsgType::kAuthRequest) gen_ = (f.flags & lbs::kFlagNegotiation) ? Generation::kGen2 : Generation::kGen1;
+    if (auto rt = ReplyTypeOf(f.type)) return Fail(*rt, ResultCode::kInvalidData, msg.error().message);
+    return Abort(msg.error().message);
+  }
   auto& m = msg.value();
   if (auto* x = std::get_if<lbs::AuthRequest>(&m)) return OnAuth(*x);
   if (auto* x = std::get_if<lbs::ApplyDevid>(&m)) return OnApply(*x);
@@ -94,8 +115,9 @@ void LbsConn::OnAuth(const lbs::AuthRequest& m) {
   }
   DeviceState* d = a_.FindDevice(m.serial);
   if (!d) return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice, "serial is not provisioned");
+  if (d->blacklisted) return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice, "serial is blacklisted");
   if (m.auth_mode != 0) {
-    return Fail(MsgType::kAuthReply, ResultCode::kInvalidData,
+    return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice,
                 "auth_mode " + std::to_string(m.auth_mode) + " (license) is not supported");
   }
   auto opened = lbs::OpenDevicePublicKey(m, d->vcode);
@@ -212,8 +234,11 @@ void LbsConn::OnDas(const lbs::DasRequest& m) {
   if (stage_ != Stage::kGranted && stage_ != Stage::kReady) {
     return Fail(MsgType::kDasReply, ResultCode::kBadOrder, "0xA before a session key was granted");
   }
+  if (!CbcDecrypt(session_key_, m.sealed_query)) {
+    return Fail(MsgType::kDasReply, ResultCode::kDecryptFailed, "query does not decrypt under the session key");
+  }
   auto q = lbs::OpenDasQuery(session_key_, m.sealed_query);
-  if (!q) return Fail(MsgType::kDasReply, ResultCode::kDecryptFailed, q.error().message);
+  if (!q) return Fail(MsgType::kDasReply, ResultCode::kInvalidData, q.error().message);
   if (q->dev_serial != serial_) return Fail(MsgType::kDasReply, ResultCode::kInvalidData, "DevSerial is not the handshake's serial");
   if (q->type != "DAS") return Fail(MsgType::kDasReply, ResultCode::kLookupFailed, "Type \"" + q->type + "\" is not served");
   const DasEndpointState* ep = a_.LeastLoadedDas();

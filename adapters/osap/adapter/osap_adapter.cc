@@ -302,6 +302,8 @@ void OsapAdapter::Sweep() {
     if (auto* l = dynamic_cast<LbsConn*>(p)) {
       if (now >= l->deadline_ms) {
         expired.emplace_back(p, "no complete message within " + std::to_string(message_timeout()) + " ms");
+      } else if (now >= l->hard_deadline_ms) {
+        expired.emplace_back(p, "handshake not finished within 30 s");
       }
     } else if (auto* d = dynamic_cast<DasConn*>(p)) {
       if (now >= d->deadline_ms) {
@@ -316,6 +318,9 @@ void OsapAdapter::Sweep() {
     Log(GW_LOG_WARN, who + ": closing: " + why);
     p->Close(why);
   }
+  for (auto& [sn, d] : devices_) {
+    if (!d.conn && d.mqtt.exists && now >= d.mqtt.retain_until) EndSession(d, "session expired");
+  }
   std::vector<std::pair<std::string, uint32_t>> late;
   for (auto& [key, p] : pending_)
     if (now >= p.deadline_ms) late.push_back(key);
@@ -324,7 +329,7 @@ void OsapAdapter::Sweep() {
     if (it == pending_.end()) continue;
     Respond(it->second.request, pb::REQUEST_TIMEOUT, nullptr, 0, "the device did not answer in time");
     if (DeviceState* d = FindDevice(key.first)) {
-      std::erase_if(d->mqtt.inflight, [&](auto& kv) { return kv.second.seq == key.second && !kv.second.sent; });
+      std::erase_if(d->mqtt.queue, [&](const Inflight& m) { return m.seq == key.second && !m.sent; });
     }
     pending_.erase(it);
   }
@@ -338,85 +343,114 @@ void OsapAdapter::DeviceConnected(DasConn& c, bool resumed) {
   ++das_connects_;
   Log(GW_LOG_INFO, c.Who() + ": connected (keep-alive " + std::to_string(c.keep_alive_s) + " s" +
                        (resumed ? ", session resumed" : "") + ")");
-  host_.set_online(d.uuid, true);
-  EmitOnline(d, true, resumed ? "session resumed" : "connected", "");
+  if (!d.online) {
+    host_.set_online(d.uuid, true);
+    EmitOnline(d, true, resumed ? "session resumed" : "connected", "");
+  }
   if (cfg_.keep_alive_s() && cfg_.keep_alive_s() != c.keep_alive_s) {
+    // PROTOCOL.md 5.5: announce the new interval; enforce the larger one until the device
+    // acknowledges it.
     nlohmann::ordered_json body;
     body["KeepAlive"]["Interval"] = cfg_.keep_alive_s();
-    CommonHeader common{d.next_seq++, std::string(kLegacyCmdVer), kMsgTypeRequest};
+    CommonHeader common{NextSeq(d), std::string(kLegacyCmdVer), kMsgTypeRequest};
     auto topic = topics::BuildLegacyDownlink({d.serial, topics::kDomainAccess, 1});
     if (topic) {
       auto r = PublishToDevice(d, topic.value(), common, body.dump(), static_cast<uint16_t>(cfg_.keep_alive_s()));
       if (!r) Log(GW_LOG_WARN, c.Who() + ": keep-alive change not sent: " + r.error().message);
+      else c.keep_alive_s = std::max(c.keep_alive_s, cfg_.keep_alive_s());
+      c.Touch();
     }
   }
   FlushInflight(d);
 }
 
-void OsapAdapter::DeviceLost(DasConn& c, const std::string& reason) {
-  DeviceState& d = *c.device;
-  if (c.endpoint.connected) --c.endpoint.connected;
-  if (c.taken_over || d.conn != &c) return;  // the session lives on in the new connection
-  d.conn = nullptr;
-  Log(GW_LOG_INFO, c.Who() + ": offline (" + (c.graceful ? std::string("DISCONNECT") : reason) + ")");
-  host_.set_online(d.uuid, false);
-  EmitOnline(d, false, c.graceful ? "disconnect" : reason, c.graceful || !c.will ? "" : c.will->topic);
-  if (!d.mqtt.persistent) {
-    FailPending(d, pb::TARGET_NOT_REACHABLE, "device disconnected");
-    d.mqtt = MqttSession{};
-  } else {
-    for (auto& [id, m] : d.mqtt.inflight) {
-      if (m.sent) m.pub.dup = true;
-      m.sent = false;
-    }
+void OsapAdapter::EndSession(DeviceState& d, const std::string& why) {
+  FailPending(d, pb::TARGET_NOT_REACHABLE, "device offline (" + why + ")");
+  d.mqtt = MqttSession{};
+  if (d.online) {
+    host_.set_online(d.uuid, false);
+    EmitOnline(d, false, why, "");
   }
 }
 
-void OsapAdapter::FlushInflight(DeviceState& d) {
-  if (!d.conn || d.conn->closed()) return;
-  for (auto& [id, m] : d.mqtt.inflight) {
-    if (m.sent) continue;
-    bool subscribed = std::any_of(d.mqtt.filters.begin(), d.mqtt.filters.end(),
-                                  [&](const std::string& f) { return mqtt::TopicMatches(f, m.pub.topic); });
-    if (!subscribed) continue;
-    if (!d.conn->SendPacket(mqtt::EncodePublish(m.pub), "PUBLISH")) return;
-    m.sent = true;
+void OsapAdapter::DeviceLost(DasConn& c, const std::string& reason) {
+  DeviceState& d = *c.device;
+  if (c.endpoint.connected) --c.endpoint.connected;
+  if (d.conn != &c) return;
+  d.conn = nullptr;
+  if (c.graceful) {
+    Log(GW_LOG_INFO, c.Who() + ": offline (DISCONNECT)");
+    EndSession(d, "disconnect");
+    return;
   }
+  // Ungraceful (or replaced): the session is retained for 2 x keep-alive; the unacknowledged
+  // downlink is resent with DUP on a resumed session.
+  d.mqtt.retain_until = host_.now_ms() + 2000ull * c.keep_alive_s;
+  if (!d.mqtt.queue.empty() && d.mqtt.queue.front().sent) {
+    d.mqtt.queue.front().sent = false;
+    d.mqtt.queue.front().pub.dup = true;
+  }
+  if (c.taken_over) return;  // replaced by a newer connection: no will, still online
+  Log(GW_LOG_INFO, c.Who() + ": offline (" + reason + "), will " + (c.will ? c.will->topic : std::string("-")));
+  host_.set_online(d.uuid, false);
+  EmitOnline(d, false, reason, c.will ? c.will->topic : "");
+}
+
+uint32_t OsapAdapter::NextSeq(DeviceState& d) {
+  uint32_t s = d.next_seq;
+  d.next_seq = d.next_seq >= 2147483647u ? 1 : d.next_seq + 1;
+  return s;
+}
+
+void OsapAdapter::FlushInflight(DeviceState& d) {
+  if (!d.conn || d.conn->closed() || d.mqtt.queue.empty()) return;
+  Inflight& m = d.mqtt.queue.front();  // at most one unacknowledged downlink (PROTOCOL.md 5.6)
+  if (m.sent) return;
+  bool subscribed = std::any_of(d.mqtt.filters.begin(), d.mqtt.filters.end(),
+                                [&](const std::string& f) { return mqtt::TopicMatches(f, m.pub.topic); });
+  if (!subscribed) return;
+  if (d.conn->SendPacket(mqtt::EncodePublish(m.pub), "PUBLISH")) m.sent = true;
 }
 
 Result<void> OsapAdapter::PublishToDevice(DeviceState& d, const std::string& topic, const CommonHeader& common,
                                           const std::string& body, uint16_t keep_alive_change) {
   if (!d.session_key) return make_error("no session key");
-  if (d.mqtt.inflight.size() >= 65535) return make_error("too many unacknowledged messages");
+  if (d.mqtt.queue.size() >= 1024) return make_error("too many queued messages for the device");
   auto payload = SealPayload(*d.session_key, common, AsBytes(body));
   if (!payload) return payload.error();
   Inflight m;
   m.pub.topic = topic;
   m.pub.payload = std::move(payload.value());
   m.pub.qos = 1;
+  auto in_use = [&](uint16_t id) {
+    return std::any_of(d.mqtt.queue.begin(), d.mqtt.queue.end(), [&](const Inflight& q) { return q.pub.packet_id == id; });
+  };
   uint16_t id = d.mqtt.next_packet_id;
-  while (id == 0 || d.mqtt.inflight.count(id)) ++id;
+  while (id == 0 || in_use(id)) ++id;
   d.mqtt.next_packet_id = static_cast<uint16_t>(id + 1);
   m.pub.packet_id = id;
   m.seq = common.seq;
   m.keep_alive_change = keep_alive_change;
-  auto enc = mqtt::EncodePublish(m.pub);  // checks the 2048-byte device limit
+  auto enc = mqtt::EncodePublish(m.pub);  // refuses packets above the device's 2048 bytes
   if (!enc) return enc.error();
-  d.mqtt.inflight.emplace(id, std::move(m));
+  d.mqtt.queue.push_back(std::move(m));
   FlushInflight(d);
   return {};
 }
 
 void OsapAdapter::DevicePuback(DasConn& c, uint16_t packet_id) {
-  auto& inflight = c.device->mqtt.inflight;
-  auto it = inflight.find(packet_id);
-  if (it == inflight.end()) return;
-  if (it->second.keep_alive_change) {
-    c.keep_alive_s = it->second.keep_alive_change;
+  auto& q = c.device->mqtt.queue;
+  if (q.empty() || !q.front().sent || q.front().pub.packet_id != packet_id) {
+    Log(GW_LOG_DEBUG, c.Who() + ": PUBACK " + std::to_string(packet_id) + " for nothing in flight");
+    return;
+  }
+  if (q.front().keep_alive_change) {
+    c.keep_alive_s = q.front().keep_alive_change;
     c.Touch();
     Log(GW_LOG_INFO, c.Who() + ": keep-alive now " + std::to_string(c.keep_alive_s) + " s");
   }
-  inflight.erase(it);
+  q.pop_front();
+  FlushInflight(*c.device);
 }
 
 void OsapAdapter::DevicePublish(DasConn& c, const mqtt::Publish& pub) {
@@ -526,6 +560,7 @@ void OsapAdapter::EmitOnline(DeviceState& d, bool online, const std::string& cau
   e.set_op(pb::EVENT_OP);
   e.mutable_origin()->set_device(d.uuid);
   e.mutable_origin()->set_path("$state/online");
+  d.online = online;
   *e.mutable_content() = make_bool(online);
   e.set_device_seq(++d.device_seq);
   e.set_device_model(d.model);
@@ -635,8 +670,11 @@ void OsapAdapter::HandleProvision(const pb::Envelope& req) {
   if (req.op() == pb::DELETE) {
     DeviceState* d = FindDevice(serial);
     if (!d) return Respond(req, pb::NOT_FOUND, nullptr, 5, "device " + serial + " is not provisioned");
-    if (d->conn) d->conn->Close("device deprovisioned");
-    FailPending(*d, pb::TARGET_NOT_REACHABLE, "device deprovisioned");
+    if (d->conn) {
+      d->conn->graceful = true;  // ends the session without the will
+      d->conn->Close("device deprovisioned");
+    }
+    EndSession(*d, "deprovisioned");
     std::string uuid = d->uuid;
     if (host_.api()->registry_remove(host_.api()->ctx, uuid.c_str()) != GW_OK) {
       return Respond(req, pb::INTERNAL_ERROR, nullptr, 6, "registry remove failed");
@@ -760,8 +798,7 @@ void OsapAdapter::HandleDeviceRequest(const pb::Envelope& req) {
   }
   auto topic = topics::BuildThingTopic(t);
   if (!topic) return Respond(req, pb::BAD_REQUEST, nullptr, 0, topic.error().message);
-  uint32_t seq = d->next_seq++;
-  if (d->next_seq == 0) d->next_seq = 1;
+  uint32_t seq = NextSeq(*d);
   CommonHeader common;
   common.seq = seq;
   auto sent = PublishToDevice(*d, topic.value(), common, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

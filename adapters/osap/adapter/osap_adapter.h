@@ -3,6 +3,7 @@
 // event loop through the host's fd watches and one sweep timer (no threads).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,11 +43,14 @@ struct Inflight {
 
 // The MQTT session state of a device; survives the connection when the device connected with
 // clean session 0.
+// The MQTT session of a device: live with its connection, retained for 2 x keep-alive after an
+// ungraceful loss (PROTOCOL.md 5.4), ended by DISCONNECT or expiry.
 struct MqttSession {
-  bool persistent = false;
+  bool exists = false;
   std::vector<std::string> filters;
-  std::map<uint16_t, Inflight> inflight;
+  std::deque<Inflight> queue;  // in order; only the front is ever in flight
   uint16_t next_packet_id = 1;
+  uint64_t retain_until = 0;   // monotonic; meaningful while no connection is live
 };
 
 // What the gateway knows about one provisioned device.
@@ -55,6 +59,7 @@ struct DeviceState {
   std::optional<SessionKey> session_key;
   bool blacklisted = false;
   DasConn* conn = nullptr;  // live DAS connection, if any
+  bool online = false;      // as last reported by a $state/online EVENT
   MqttSession mqtt;
   uint32_t next_seq = 1;      // Seq of platform-initiated messages
   uint64_t device_seq = 0;    // envelope device_seq of REPORT/EVENT
@@ -85,6 +90,7 @@ class LbsConn : public Conn {
  public:
   LbsConn(OsapAdapter& a, int fd, std::string peer);
   uint64_t deadline_ms = 0;  // the next complete message must arrive by then
+  uint64_t hard_deadline_ms = 0;  // the whole handshake must be over by then
   std::string Who() const;
 
  protected:
@@ -181,6 +187,8 @@ class OsapAdapter : public sdk::Adapter {
   Result<void> PublishToDevice(DeviceState& d, const std::string& topic, const CommonHeader& common,
                                const std::string& body, uint16_t keep_alive_change = 0);
   uint16_t bound_lbs_port() const { return lbs_port_; }
+  // Seq of the next platform-initiated message (1..2147483647, wrapping to 1).
+  uint32_t NextSeq(DeviceState& d);
 
  private:
   static void OnAccept(void* user, int fd, uint32_t events);
@@ -194,6 +202,7 @@ class OsapAdapter : public sdk::Adapter {
 
   // Envelopes.
   void EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic);
+  void EndSession(DeviceState& d, const std::string& why);
   void EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq);
   void EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq);
   void Respond(const pb::Envelope& req, pb::Status st, const pb::Value* content = nullptr, int native = 0,

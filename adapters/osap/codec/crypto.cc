@@ -7,7 +7,10 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <tuple>
 #include <cstring>
 
 namespace gw::osap {
@@ -52,12 +55,13 @@ struct CipherCtx {
   ~CipherCtx() { EVP_CIPHER_CTX_free(c); }
 };
 
-std::array<uint8_t, 16> Md5Of(std::string_view s) {
+std::array<uint8_t, 16> Md5Of(ByteView b) {
   std::array<uint8_t, 16> out{};
   unsigned int len = 0;
-  if (!EVP_Digest(s.data(), s.size(), out.data(), &len, Md5(), nullptr)) CryptoFailure("MD5");
+  if (!EVP_Digest(b.data(), b.size(), out.data(), &len, Md5(), nullptr)) CryptoFailure("MD5");
   return out;
 }
+std::array<uint8_t, 16> Md5Of(std::string_view s) { return Md5Of(AsBytes(s)); }
 
 }  // namespace
 
@@ -195,10 +199,7 @@ bool SignEquals(const Sign& a, const Sign& b) {
 }
 
 std::string MasterKeyFromShared(const SharedX& x) {
-  uint8_t d[16];
-  unsigned int len = 0;
-  if (!EVP_Digest(x.data(), x.size(), d, &len, Md5(), nullptr)) CryptoFailure("MD5");
-  return HexUpper(ByteView(d, 8));
+  return HexUpper(ByteView(Md5Of(ByteView(x))).first(8));
 }
 
 bool IsValidMasterKey(std::string_view key) {

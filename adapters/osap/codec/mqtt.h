@@ -84,6 +84,8 @@ bool IsValidMqttUtf8(std::string_view s);
 bool IsValidTopicName(std::string_view s);
 // SUBSCRIBE / UNSUBSCRIBE filters: non-empty; '+' a whole level; '#' only as the whole last level.
 bool IsValidTopicFilter(std::string_view s);
+// Splits a topic name or filter at '/' ("/a/b" -> "", "a", "b"; "" -> one empty level).
+std::vector<std::string_view> SplitTopicLevels(std::string_view s);
 // MQTT topic matching of a name against a filter (wildcards as in MQTT 3.1.1 §4.7).
 bool TopicMatches(std::string_view filter, std::string_view name);
 

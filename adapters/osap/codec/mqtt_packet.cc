@@ -103,8 +103,7 @@ bool IsValidMqttUtf8(std::string_view s) {
   return true;
 }
 
-namespace {
-std::vector<std::string_view> SplitLevels(std::string_view s) {
+std::vector<std::string_view> SplitTopicLevels(std::string_view s) {
   std::vector<std::string_view> out;
   size_t start = 0;
   while (true) {
@@ -117,7 +116,6 @@ std::vector<std::string_view> SplitLevels(std::string_view s) {
     start = slash + 1;
   }
 }
-}  // namespace
 
 bool IsValidTopicName(std::string_view s) {
   return !s.empty() && s.size() <= 0xFFFF && s.find_first_of("+#") == std::string_view::npos &&
@@ -126,7 +124,7 @@ bool IsValidTopicName(std::string_view s) {
 
 bool IsValidTopicFilter(std::string_view s) {
   if (s.empty() || s.size() > 0xFFFF || !IsValidMqttUtf8(s)) return false;
-  auto levels = SplitLevels(s);
+  auto levels = SplitTopicLevels(s);
   for (size_t i = 0; i < levels.size(); ++i) {
     std::string_view l = levels[i];
     if (l.find_first_of("+#") == std::string_view::npos) continue;
@@ -138,7 +136,7 @@ bool IsValidTopicFilter(std::string_view s) {
 
 
 bool TopicMatches(std::string_view filter, std::string_view name) {
-  auto fl = SplitLevels(filter), nl = SplitLevels(name);
+  auto fl = SplitTopicLevels(filter), nl = SplitTopicLevels(name);
   for (size_t i = 0; i < fl.size(); ++i) {
     if (fl[i] == "#") return true;  // also matches the parent level ("a/#" matches "a")
     if (i >= nl.size()) return false;

@@ -1,25 +1,12 @@
 #include "osap/codec/topics.h"
 
+#include "osap/codec/mqtt.h"
+
 #include <charconv>
 #include <optional>
-#include <vector>
 
 namespace gw::osap::topics {
 namespace {
-
-std::vector<std::string_view> Split(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t slash = s.find('/', start);
-    if (slash == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, slash - start));
-    start = slash + 1;
-  }
-}
 
 // One topic level built from data: non-empty printable ASCII, no '/', '+', '#'.
 bool IsValidLevel(std::string_view l) {
@@ -55,7 +42,7 @@ std::string BuildLegacyUplink(const LegacyUplink& t) {
 }
 
 Result<LegacyUplink> ParseLegacyUplink(std::string_view topic) {
-  auto l = Split(topic);
+  auto l = mqtt::SplitTopicLevels(topic);
   if (l.size() != 3 || !l[0].empty()) return Err(topic, "not /{domain}/{cmd}");
   auto d = ParseDecimal(l[1]), c = ParseDecimal(l[2]);
   if (!d || !c) return Err(topic, "domain and cmd must be canonical decimal numbers");
@@ -68,7 +55,7 @@ Result<std::string> BuildLegacyDownlink(const LegacyDownlink& t) {
 }
 
 Result<LegacyDownlink> ParseLegacyDownlink(std::string_view topic) {
-  auto l = Split(topic);
+  auto l = mqtt::SplitTopicLevels(topic);
   if (l.size() != 4 || !l[0].empty()) return Err(topic, "not /{sn}/{domain}/{cmd}");
   if (!IsValidSerial(l[1])) return Err(topic, "invalid serial");
   auto d = ParseDecimal(l[2]), c = ParseDecimal(l[3]);
@@ -117,7 +104,7 @@ Result<std::string> BuildThingTopic(const ThingTopic& t) {
 }
 
 Result<ThingTopic> ParseThingTopic(std::string_view topic) {
-  auto l = Split(topic);
+  auto l = mqtt::SplitTopicLevels(topic);
   if (l.size() < 6 || !l[0].empty() || l[1] != "iot") {
     return Err(topic, "not /iot/{sn}/{sub}/{localIndex}-{resourceType}/…");
   }
@@ -179,7 +166,7 @@ Result<std::string> BuildWillTopic(const WillTopic& t) {
 }
 
 Result<WillTopic> ParseWillTopic(std::string_view topic) {
-  auto l = Split(topic);
+  auto l = mqtt::SplitTopicLevels(topic);
   if (l.size() != 5 || !l[0].empty() || l[1] != "Basic" || l[2] != "pu2cenplt") {
     return Err(topic, "not /Basic/pu2cenplt/{sn}/firstconnect|breakconnect");
   }
@@ -198,7 +185,7 @@ Result<WillTopic> ParseWillTopic(std::string_view topic) {
 
 bool TopicBelongsTo(std::string_view sn, std::string_view t) {
   if (!IsValidSerial(sn)) return false;
-  auto l = Split(t);
+  auto l = mqtt::SplitTopicLevels(t);
   if (l.size() < 3 || !l[0].empty()) return false;  // need "/{x}/{more}"
   if (l[1] == "iot") return l.size() >= 4 && l[2] == sn;
   return l[1] == sn;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz_util.h"
+
 #include "osap/codec/mqtt.h"
 
 using gw::Result;
@@ -11,10 +13,6 @@ using namespace gw::osap;
 using namespace gw::osap::mqtt;
 
 namespace {
-#define FUZZ_ASSERT(c) \
-  do {                 \
-    if (!(c)) std::abort(); \
-  } while (0)
 
 Packet Redecode(const Result<Bytes>& enc) {
   FUZZ_ASSERT(enc.ok());

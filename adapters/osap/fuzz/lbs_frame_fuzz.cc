@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz_util.h"
+
 #include "osap/codec/lbs.h"
 
 using gw::Result;
@@ -16,10 +18,6 @@ const AesKey kKey = AesKeyFromAscii("32D4212CFFF7642B");
 constexpr std::string_view kMaster = "0123456789ABCDEF";
 const SessionKey kSession = AesKeyFromAscii("SESSIONKEY012345");
 
-#define FUZZ_ASSERT(c) \
-  do {                 \
-    if (!(c)) std::abort(); \
-  } while (0)
 
 // parse(encode(x)) must give x back for every device message that parsed.
 void RoundTrip(const DeviceMessage& m) {

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz_util.h"
+
 #include "osap/codec/payload.h"
 #include "osap/codec/topics.h"
 
@@ -12,10 +14,6 @@ using namespace gw::osap;
 
 namespace {
 const SessionKey kSession = AesKeyFromAscii("SESSIONKEY012345");
-#define FUZZ_ASSERT(c) \
-  do {                 \
-    if (!(c)) std::abort(); \
-  } while (0)
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -7,13 +7,9 @@ using namespace gw::osap::lbs;
 using osap_test::A;
 using osap_test::H;
 using osap_test::Hex;
+using osap_test::Rep;
 
 namespace {
-std::string Rep(const char* byte_hex, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += byte_hex;
-  return s;
-}
 Frame F(const std::string& hex) {
   auto f = DecodeFrame(H(hex));
   REQUIRE_MESSAGE(f.ok(), f.error().message);

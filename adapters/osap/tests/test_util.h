@@ -22,6 +22,13 @@ inline std::string A(std::string_view ascii) { return gw::osap::HexUpper(gw::osa
 
 inline std::string Hex(gw::osap::ByteView b) { return gw::osap::HexUpper(b); }
 
+// "C1" x n as hex text (filler for ciphertext fields in golden frames).
+inline std::string Rep(const char* byte_hex, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += byte_hex;
+  return s;
+}
+
 // Checks a Result is an error whose message contains `needle`.
 #define CHECK_ERR(expr, needle)                                                  \
   do {                                                                           \

@@ -1,0 +1,316 @@
+// DAS server of gw_osap over real TCP, and the envelope mapping seen by a probe adapter.
+#include "session_rig.h"
+
+using namespace osapit;
+using gw::osap::mqtt::PacketType;
+
+namespace {
+const char* kConfig = R"(
+    das { listen_port: 0 server_id: "das-a" }
+    das { listen_port: 0 server_id: "das-b" }
+    device { serial: "TESTSN0001" verification_code: "VCODE123" model: "cam1" }
+    device { serial: "TESTSN0002" verification_code: "VCODE456" model: "cam1" }
+    device { serial: "BLOCKED01" verification_code: "VCODE999" blacklisted: true }
+    limits { message_timeout_ms: 1000 }
+    service_timeout_ms: 1500
+)";
+
+const std::string kVideo0 = "/iot/TESTSN0001/global/0-video";
+
+// Onboards, connects (clean session) and subscribes like the devices do.
+void Online(Rig& rig, Device& d, Mqtt& m) {
+  REQUIRE(m.Connect() == 0);
+  auto codes = m.Subscribe({"/" + d.serial + "/#", "/iot/" + d.serial + "/#"});
+  CHECK(codes == std::vector<uint8_t>{1, 1});
+  (void)rig;
+}
+}  // namespace
+
+TEST_CASE("DAS: connect with will, report -> REPORT, UPDATE -> set -> CHANGED, INVOKE -> output, loss -> offline EVENT") {
+  Rig rig(kConfig);
+  Device d{Generation::kGen2, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  CHECK(d.das.server_id == "das-a");
+  const std::string uuid = rig.device("TESTSN0001")->uuid();
+  auto m = std::make_unique<Mqtt>(rig, d);
+  Online(rig, d, *m);
+  REQUIRE(rig.pump_until([&] { return !rig.got(gw::v1::EVENT, "$state/online").empty(); }));
+  {
+    auto on = rig.got(gw::v1::EVENT, "$state/online").back();
+    CHECK(on.origin().device() == uuid);
+    CHECK(on.origin().adapter() == "osap");
+    CHECK(on.content().bool_value() == true);
+    CHECK(rig.g->registry().get(uuid)->online());
+  }
+  // 0xB now hands out the other (less loaded) DAS endpoint.
+  Device d2{Generation::kGen1, "TESTSN0002", "VCODE456"};
+  d2.F1(rig);
+  CHECK(d2.das.server_id == "das-b");
+  CHECK(d2.das.port == rig.das_ports.at(1));
+
+  // A property report (thing-model shadow report) reaches the probe as a REPORT.
+  m->Publish(kVideo0 + "/basic/shadow/report", 1,
+             R"({"method":"report","spv":3,"state":{"reported":{"domain":"image","identifier":"brightness","value":55},"version":3}})");
+  REQUIRE(rig.pump_until([&] { return !rig.got(gw::v1::REPORT).empty(); }));
+  auto rep = rig.got(gw::v1::REPORT).at(0);
+  CHECK(rep.op() == gw::v1::REPORT_OP);
+  CHECK(rep.origin().device() == uuid);
+  CHECK(rep.origin().path() == "0/image/brightness");
+  CHECK(rep.content().int_value() == 55);
+  CHECK(rep.device_model() == "cam1");
+  CHECK(rep.device_seq() > 0);
+
+  // An event.
+  m->Publish(kVideo0 + "/model/event/report/image/vmd", 2,
+             R"({"region":1,"basic":{"dateTime":"2026-11-22T10:00:00","UUID":"u-1"}})");
+  REQUIRE(rig.pump_until([&] { return !rig.got(gw::v1::EVENT, "0/image/vmd").empty(); }));
+  auto ev = rig.got(gw::v1::EVENT, "0/image/vmd").at(0);
+  CHECK(gw::value_to_json(ev.content()) == R"({"region":1,"basic":{"dateTime":"2026-11-22T10:00:00","UUID":"u-1"}})");
+  CHECK(ev.device_seq() > rep.device_seq());
+
+  // UPDATE -> shadow set -> set_reply code 0 -> CHANGED.
+  rig.request("set-1", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(70));
+  auto down = m->Receive();
+  REQUIRE(down);
+  CHECK(down->pub.topic == kVideo0 + "/basic/shadow/set");
+  CHECK(down->pub.qos == 1);
+  CHECK(down->msg.common_json == "{\"Seq\":" + std::to_string(down->msg.common.seq) + "}");
+  CHECK(down->body == nlohmann::json::parse(R"({"state":{"desired":{"domain":"image","identifier":"brightness","value":70}}})"));
+  m->Publish(kVideo0 + "/basic/shadow/set_reply", down->msg.common.seq, R"({"method":"set_reply","payload":{"code":0}})");
+  auto r = rig.response("set-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::CHANGED);
+  CHECK(r->origin().adapter() == "osap");
+
+  // A refused set: the camera's own code comes back as native_status.
+  rig.request("set-2", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(80));
+  down = m->Receive();
+  REQUIRE(down);
+  m->Publish(kVideo0 + "/basic/shadow/set_reply", down->msg.common.seq, R"({"method":"set_reply","payload":{"code":1004}})");
+  r = rig.response("set-2");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::DEVICE_ERROR);
+  CHECK(r->native_status() == 1004);
+
+  // RETRIEVE -> shadow query -> query_reply.
+  rig.request("get-1", gw::v1::RETRIEVE, uuid, "0/image/brightness", gw::make_null());
+  down = m->Receive();
+  REQUIRE(down);
+  CHECK(down->pub.topic == kVideo0 + "/basic/shadow/query");
+  CHECK(down->body["method"] == "query");
+  m->Publish(kVideo0 + "/basic/shadow/query_reply", down->msg.common.seq,
+             R"({"code":0,"state":{"desired":[{"domain":"image","identifier":"brightness","value":70}]}})");
+  r = rig.response("get-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::OK);
+  CHECK(r->content().int_value() == 70);
+
+  // INVOKE -> service operate {"data":input} -> operate_reply {"code":0,"data":output}.
+  rig.request("ptz-1", gw::v1::INVOKE, uuid, "0/image/ptz_move", Json(R"({"dir":"up"})"));
+  down = m->Receive();
+  REQUIRE(down);
+  CHECK(down->pub.topic == kVideo0 + "/model/service/operate/image/ptz_move");
+  CHECK(down->body == nlohmann::json::parse(R"({"data":{"dir":"up"}})"));
+  m->Publish(kVideo0 + "/model/service/operate_reply/image/ptz_move", down->msg.common.seq,
+             R"({"code":0,"data":{"position":12}})");
+  r = rig.response("ptz-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::OK);
+  CHECK(gw::value_to_json(r->content()) == R"({"position":12})");
+
+  // Checked against the profile before anything is sent.
+  rig.request("bad-1", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(500));
+  CHECK(rig.response("bad-1")->status() == gw::v1::BAD_REQUEST);
+  rig.request("ro-1", gw::v1::UPDATE, uuid, "0/image/enabled", gw::make_bool(false));
+  CHECK(rig.response("ro-1")->status() == gw::v1::OPERATION_NOT_ALLOWED);
+  rig.request("nf-1", gw::v1::UPDATE, uuid, "0/nosuch/thing", gw::make_int(1));
+  CHECK(rig.response("nf-1")->status() == gw::v1::NOT_FOUND);
+  rig.request("nf-2", gw::v1::UPDATE, uuid, "garbage", gw::make_int(1));
+  CHECK(rig.response("nf-2")->status() == gw::v1::NOT_FOUND);
+
+  // A service call the device never answers: REQUEST_TIMEOUT from the adapter.
+  rig.request("ptz-2", gw::v1::INVOKE, uuid, "0/image/ptz_move", Json(R"({"dir":"down"})"));
+  REQUIRE(m->Receive());
+  r = rig.response("ptz-2", 4000);
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::REQUEST_TIMEOUT);
+
+  // Ungraceful loss (socket closed without DISCONNECT): offline EVENT naming the will.
+  size_t events_before = rig.got(gw::v1::EVENT, "$state/online").size();
+  m.reset();
+  REQUIRE(rig.pump_until([&] { return rig.got(gw::v1::EVENT, "$state/online").size() > events_before; }));
+  auto off = rig.got(gw::v1::EVENT, "$state/online").back();
+  CHECK(off.content().bool_value() == false);
+  CHECK(off.attributes().at("will_topic") == "/Basic/pu2cenplt/TESTSN0001/firstconnect");
+  CHECK_FALSE(rig.g->registry().get(uuid)->online());
+
+  // Offline: immediate TARGET_NOT_REACHABLE.
+  uint64_t t0 = rig.loop.now_ms();
+  rig.request("off-1", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(10));
+  r = rig.response("off-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::TARGET_NOT_REACHABLE);
+  CHECK(rig.loop.now_ms() - t0 < 500);
+}
+
+TEST_CASE("DAS: CONNACK codes 4, 5, 10, 11, 12, and a resumed session retransmits with DUP") {
+  Rig rig(kConfig);
+  Device d{Generation::kGen1, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  SUBCASE("no username -> 4") {
+    Sock s(rig, d.das.port);
+    mqtt::Connect c;
+    s.Send(mqtt::EncodeConnect(c));
+    Mqtt m(rig, d);
+    REQUIRE(s.WaitFor([&] { return s.in.size() >= 4; }));
+    CHECK(s.in == Bytes{0x20, 0x02, 0x00, 0x04});
+    CHECK(s.WaitClosed());
+  }
+  SUBCASE("unknown serial -> 5; will of another serial -> 5") {
+    Device x{Generation::kGen1, "NOSUCH", "V"};
+    x.devid = *d.devid;
+    x.sk = d.sk;
+    Mqtt m(rig, x, d.das.port);
+    CHECK(m.Connect() == 5);
+  }
+  SUBCASE("blacklisted -> 10") {
+    Device x{Generation::kGen1, "BLOCKED01", "V"};
+    x.devid = *d.devid;
+    Mqtt m(rig, x, d.das.port);
+    CHECK(m.Connect() == 10);
+  }
+  SUBCASE("stale session key or wrong DeviceID -> 11 (back to the LBS)") {
+    Mqtt m(rig, d);
+    SessionKey wrong{};
+    CHECK(m.Connect(true, 30, {}, wrong) == 11);
+    Mqtt m2(rig, d);
+    CHECK(m2.Connect(true, 30, R"({"SubSerial":"TESTSN0001","DeviceID":")" + std::string(32, 'Q') + "\"}") == 11);
+    CHECK(Logged("sn=TESTSN0001: CONNACK 11"));
+  }
+  SUBCASE("session exists -> 12; fast re-registration resumes and retransmits the unacknowledged set") {
+    const std::string uuid = rig.device("TESTSN0001")->uuid();
+    auto m = std::make_unique<Mqtt>(rig, d);
+    Online(rig, d, *m);
+    rig.request("set-r", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(33));
+    auto down = m->Receive(3000, /*ack=*/false);  // the device dies before acknowledging
+    REQUIRE(down);
+    CHECK_FALSE(down->pub.dup);
+    m.reset();
+    REQUIRE(rig.pump_until([&] { return rig.status()["online"] == 0; }));
+    // Clean session while the session is retained -> 12.
+    Mqtt again(rig, d);
+    CHECK(again.Connect(true) == 12);
+    CHECK(again.s.WaitClosed());
+    // Fast re-registration: clean session 0, short will -> session present, DUP retransmission.
+    Mqtt fast(rig, d);
+    CHECK(fast.Connect(false) == 0);
+    CHECK(fast.last_session_present);
+    auto re = fast.Receive();
+    REQUIRE(re);
+    CHECK(re->pub.dup);
+    CHECK(re->pub.packet_id == down->pub.packet_id);
+    CHECK(re->msg.common.seq == down->msg.common.seq);
+    fast.Publish(kVideo0 + "/basic/shadow/set_reply", re->msg.common.seq, R"({"method":"set_reply","payload":{"code":0}})");
+    auto r = rig.response("set-r");
+    REQUIRE(r);
+    CHECK(r->status() == gw::v1::CHANGED);
+  }
+}
+
+TEST_CASE("DAS: a device may use only its own serial's topics; keep-alive is enforced at 1.5 x") {
+  Rig rig(kConfig);
+  Device d{Generation::kGen2, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  SUBCASE("other serial's topics refused and logged") {
+    Mqtt m(rig, d);
+    REQUIRE(m.Connect() == 0);
+    CHECK(m.Subscribe({"/TESTSN0002/#", "/iot/TESTSN0001/#", "/iot/+/#"}) == std::vector<uint8_t>{0x80, 1, 0x80});
+    CHECK(Logged("refused SUBSCRIBE to \"/TESTSN0002/#\""));
+    m.Publish("/iot/TESTSN0002/global/0-video/basic/shadow/report", 1,
+              R"({"method":"report","state":{"reported":{"domain":"image","identifier":"brightness","value":1}}})");
+    rig.pump(100);
+    CHECK(Logged("refused PUBLISH on \"/iot/TESTSN0002/global/0-video/basic/shadow/report\""));
+    CHECK(rig.got(gw::v1::REPORT).empty());
+    CHECK(rig.status()["refused_topics"] == 3);
+    // The connection stays usable: PINGREQ -> PINGRESP.
+    m.s.Send(mqtt::EncodePingreq());
+    CHECK(m.Expect(PacketType::kPingresp));
+  }
+  SUBCASE("keep-alive 1 s: pings keep it alive, silence closes it after 1.5 s with an offline EVENT") {
+    Mqtt m(rig, d);
+    REQUIRE(m.Connect(true, 1) == 0);
+    for (int i = 0; i < 3; ++i) {  // 3 x 0.9 s with pings: still connected
+      rig.pump(900);
+      m.s.Send(mqtt::EncodePingreq());
+      REQUIRE(m.Expect(PacketType::kPingresp));
+    }
+    uint64_t t0 = rig.loop.now_ms();
+    CHECK(m.s.WaitClosed(4000));
+    uint64_t took = rig.loop.now_ms() - t0;
+    CHECK(took >= 1400);
+    CHECK(took < 2200);
+    CHECK(Logged("keep-alive expired"));
+    REQUIRE(rig.pump_until([&] { return rig.got(gw::v1::EVENT, "$state/online").size() == 2; }));
+    CHECK(rig.got(gw::v1::EVENT, "$state/online").back().content().bool_value() == false);
+  }
+  SUBCASE("DISCONNECT: graceful offline without the will") {
+    Mqtt m(rig, d);
+    REQUIRE(m.Connect() == 0);
+    m.s.Send(mqtt::EncodeDisconnect());
+    REQUIRE(rig.pump_until([&] { return rig.got(gw::v1::EVENT, "$state/online").size() == 2; }));
+    auto off = rig.got(gw::v1::EVENT, "$state/online").back();
+    CHECK(off.content().bool_value() == false);
+    CHECK(off.attributes().count("will_topic") == 0);
+    CHECK(off.attributes().at("cause") == "disconnect");
+  }
+}
+
+TEST_CASE("DAS: the configured keep-alive is pushed on /{sn}/1000/1") {
+  Rig rig(std::string(kConfig) + "\n keep_alive_s: 60\n");
+  Device d{Generation::kGen1, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  Mqtt m(rig, d);
+  REQUIRE(m.Connect(true, 30) == 0);
+  m.Subscribe({"/TESTSN0001/#"});
+  auto down = m.Receive();
+  REQUIRE(down);
+  CHECK(down->pub.topic == "/TESTSN0001/1000/1");
+  CHECK(down->msg.common.cmd_ver == std::optional<std::string>("v1.0.0"));
+  CHECK(down->body == nlohmann::json::parse(R"({"KeepAlive":{"Interval":60}})"));
+  rig.pump(100);
+  CHECK(Logged("keep-alive now 60 s"));
+}
+
+TEST_CASE("$provision: a CLI-style CREATE makes a device that can onboard; DELETE removes it") {
+  Rig rig(kConfig);
+  gw::v1::Value c;
+  gw::map_set(c, "serial", gw::make_string("NEWCAM01"));
+  gw::map_set(c, "verification_code", gw::make_string("NEWCODE1"));
+  gw::map_set(c, "model", gw::make_string("cam1"));
+  rig.request("p-1", gw::v1::CREATE, "", "$provision", c, "osap");
+  auto r = rig.response("p-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::CREATED);
+  REQUIRE(rig.device("NEWCAM01"));
+  CHECK(rig.device("NEWCAM01")->model() == "cam1");
+  CHECK_FALSE(Logged("NEWCODE1"));
+  rig.request("p-2", gw::v1::CREATE, "", "$provision", c, "osap");
+  CHECK(rig.response("p-2")->status() == gw::v1::CONFLICT);
+
+  Device d{Generation::kGen2, "NEWCAM01", "NEWCODE1"};
+  d.F1(rig);
+  Mqtt m(rig, d);
+  REQUIRE(m.Connect() == 0);
+
+  gw::v1::Value del;
+  gw::map_set(del, "serial", gw::make_string("NEWCAM01"));
+  rig.request("p-3", gw::v1::DELETE, "", "$provision", del, "osap");
+  CHECK(rig.response("p-3")->status() == gw::v1::DELETED);
+  CHECK(m.s.WaitClosed());
+  CHECK(rig.device("NEWCAM01") == nullptr);
+  Device again{Generation::kGen2, "NEWCAM01", "NEWCODE1"};
+  Sock s(rig, rig.lbs_port);
+  CHECK(again.Auth(s) == lbs::ResultCode::kNoSuchDevice);
+  rig.request("p-4", gw::v1::DELETE, "", "$provision", del, "osap");
+  CHECK(rig.response("p-4")->status() == gw::v1::NOT_FOUND);
+}
