@@ -75,6 +75,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(EventLoop& loop, const Options&
   } else {
     state_dir = (fs::temp_directory_path() / ("camgw-check-" + std::to_string(::getpid()))).string();
   }
+  g->state_dir_ = state_dir;
+  g->check_only_ = opts.check_only;
   auto reg = Registry::open(reg_path);
   if (!reg) return reg.error();
   g->registry_ = std::move(reg.value());
@@ -127,11 +129,20 @@ Result<std::unique_ptr<Gateway>> Gateway::create(EventLoop& loop, const Options&
 }
 
 Gateway::~Gateway() {
+  admin_.reset();
   if (host_) host_->destroy_all();
   host_.reset();  // before the journal it writes to
 }
 
 Result<void> Gateway::start() {
+  if (!check_only_) {
+    admin_ = std::make_unique<AdminServer>(loop_, *this);
+    std::string sock = cfg_.config.admin().control_socket().empty()
+                           ? state_dir_ + "/control.sock"
+                           : resolve_path(cfg_.dir, cfg_.config.admin().control_socket());
+    auto a = admin_->listen(sock);
+    if (!a) return a;
+  }
   auto r = host_->start_all();
   if (!r) return r;
   // Everything a consumer had not acknowledged before the restart is delivered again, in order.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "adapter_host.h"
+#include "admin.h"
 #include "config.h"
 #include "gw/event_loop.h"
 #include "gw/result.h"
@@ -44,6 +45,9 @@ class Gateway {
   Registry& registry() { return *registry_; }
   AdapterHost& host() { return *host_; }
   Journal* journal() { return journal_.get(); }
+  const std::string& state_dir() const { return state_dir_; }
+  // The admin socket's path once started ("" in --check-config mode).
+  std::string admin_socket() const { return admin_ ? admin_->path() : ""; }
   uint64_t mapping_generation() const { return router_->mappings()->generation(); }
 
  private:
@@ -54,6 +58,9 @@ class Gateway {
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<AdminServer> admin_;
+  std::string state_dir_;
+  bool check_only_ = false;
   std::unique_ptr<AdapterHost> host_;
   bool shutting_down_ = false;
   void poll_shutdown();

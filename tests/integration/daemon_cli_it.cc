@@ -1,6 +1,8 @@
 // gatewayd as a user runs it: options, exit codes, signals.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <csignal>
 
 #include "test_util.h"
@@ -77,4 +79,44 @@ adapter { name: "cloud" module: "loopback"
   p.signal(SIGTERM);
   CHECK(p.wait(10s) == 0);
   CHECK(p.output().find("msg=stopped") != std::string::npos);
+}
+
+TEST_CASE("gatewayctl talks to a running gatewayd over its 0600 admin socket") {
+  gwtest::TempDir t;
+  t.write("maps/routes.textproto", "route { name: \"up\" from_adapter: \"devices\" kind: REPORT to_adapter: \"cloud\" }\n");
+  auto cfg = t.write("gw.textproto", R"(gateway_id: "ctl-gw"
+mapping_file: "maps"
+adapter { name: "devices" module: "loopback"
+  config { [type.googleapis.com/gw.loopback.v1.LoopbackConfig] { devices: 2 respond: true model: "m" } } }
+adapter { name: "cloud" module: "loopback" }
+)");
+  std::string state = t.file("state");
+  gwtest::Process p({gatewayd(), "--config", cfg, "--module-dir", gwtest::module_dir(), "--state-dir", state},
+                    t.file("log"));
+  REQUIRE(p.wait_for_output("running with 2 adapters", 10s));
+  std::string ctl = gwtest::env_or("GW_GATEWAYCTL", gwtest::build_dir() + "/bin/gatewayctl");
+  struct stat st {};
+  REQUIRE(::stat((state + "/control.sock").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  auto [rc, out] = gwtest::run({ctl, "--state-dir", state, "status"}, t.file("c1"));
+  CHECK(rc == 0);
+  CHECK(out.find("\"gateway_id\": \"ctl-gw\"") != std::string::npos);
+  auto [rc2, out2] = gwtest::run({ctl, "--state-dir", state, "request", "devices", "UPDATE", "0/demo/setting", "{\"value\":3}"},
+                                 t.file("c2"));
+  CHECK(rc2 == 0);
+  CHECK(out2.find("\"status\": \"CHANGED\"") != std::string::npos);
+  auto [rc3, out3] = gwtest::run({ctl, "--state-dir", state, "request", "ghost", "RETRIEVE", "x"}, t.file("c3"));
+  CHECK(rc3 == 1);
+  CHECK(out3.find("no adapter named") != std::string::npos);
+  auto [rc4, out4] = gwtest::run({ctl, "--state-dir", state, "devices", "devices"}, t.file("c4"));
+  CHECK(rc4 == 0);
+  CHECK(out4.find("loop-1") != std::string::npos);
+  auto [rc5, out5] = gwtest::run({ctl, "--state-dir", state, "frobnicate"}, t.file("c5"));
+  CHECK(rc5 == 2);
+  auto [rc6, out6] = gwtest::run({ctl, "--socket", t.file("nope.sock"), "status"}, t.file("c6"));
+  CHECK(rc6 == 2);
+  CHECK(out6.find("is gatewayd running?") != std::string::npos);
+  p.signal(SIGTERM);
+  CHECK(p.wait(10s) == 0);
 }
