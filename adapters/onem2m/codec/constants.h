@@ -117,8 +117,12 @@ inline constexpr int kMaxNumberOfMemberExceeded = 6010;
 inline constexpr int kInvalidArguments = 6023;
 inline constexpr int kInsufficientArguments = 6024;
 
-inline constexpr bool is_success(int code) { return code >= 1000 && code < 3000; }
-inline constexpr bool is_error(int code) { return code >= 4000; }
+inline constexpr bool is_success(int code) {
+  return code >= 1000 && code < 3000;
+}
+inline constexpr bool is_error(int code) {
+  return code >= 4000;
+}
 // A short English label ("BAD_REQUEST") for logs; "UNKNOWN" for codes not listed above.
 std::string_view name(int code);
 }  // namespace rsc

@@ -120,9 +120,12 @@ gw::Result<PartialRequest> partial_decode_request(std::string_view bytes, Format
     std::string_view scan = bytes.substr(0, limits.max_bytes);
     auto pick = [&](std::string_view key) {
       switch (f) {
-        case Format::kJson: return scan_json(scan, key);
-        case Format::kXml: return scan_xml(scan, key);
-        case Format::kCbor: return scan_cbor(scan, key);
+        case Format::kJson:
+          return scan_json(scan, key);
+        case Format::kXml:
+          return scan_xml(scan, key);
+        case Format::kCbor:
+          return scan_cbor(scan, key);
       }
       return std::string();
     };

@@ -33,11 +33,11 @@ gw::Result<std::string> as_abs_rel(const Tree& v, std::string_view name) {
   return as_string(v, name, false);
 }
 
-#define GW_ASSIGN(lhs, expr)                 \
-  do {                                       \
-    auto gw_r_ = (expr);                     \
-    if (!gw_r_) return gw_r_.error();        \
-    lhs = std::move(gw_r_).value();          \
+#define GW_ASSIGN(lhs, expr)          \
+  do {                                \
+    auto gw_r_ = (expr);              \
+    if (!gw_r_) return gw_r_.error(); \
+    lhs = std::move(gw_r_).value();   \
   } while (0)
 
 gw::Result<FilterCriteria> fc_from_tree(const Tree& t) {
@@ -46,25 +46,44 @@ gw::Result<FilterCriteria> fc_from_tree(const Tree& t) {
   for (auto it = t.begin(); it != t.end(); ++it) {
     const std::string& k = it.key();
     const Tree& v = it.value();
-    if (k == "crb") GW_ASSIGN(fc.crb, as_string(v, "fc/crb", false));
-    else if (k == "cra") GW_ASSIGN(fc.cra, as_string(v, "fc/cra", false));
-    else if (k == "ms") GW_ASSIGN(fc.ms, as_string(v, "fc/ms", false));
-    else if (k == "us") GW_ASSIGN(fc.us, as_string(v, "fc/us", false));
-    else if (k == "sts") GW_ASSIGN(fc.sts, as_int64(v, "fc/sts"));
-    else if (k == "stb") GW_ASSIGN(fc.stb, as_int64(v, "fc/stb"));
-    else if (k == "exb") GW_ASSIGN(fc.exb, as_string(v, "fc/exb", false));
-    else if (k == "exa") GW_ASSIGN(fc.exa, as_string(v, "fc/exa", false));
-    else if (k == "lbl") GW_ASSIGN(fc.lbl, as_string_list(v, "fc/lbl"));
-    else if (k == "ty") GW_ASSIGN(fc.ty, as_int_list(v, "fc/ty"));
-    else if (k == "sza") GW_ASSIGN(fc.sza, as_int64(v, "fc/sza"));
-    else if (k == "szb") GW_ASSIGN(fc.szb, as_int64(v, "fc/szb"));
-    else if (k == "cty") GW_ASSIGN(fc.cty, as_string_list(v, "fc/cty"));
-    else if (k == "fu") GW_ASSIGN(fc.fu, as_int(v, "fc/fu"));
-    else if (k == "lim") GW_ASSIGN(fc.lim, as_int(v, "fc/lim"));
-    else if (k == "fo") GW_ASSIGN(fc.fo, as_int(v, "fc/fo"));
-    else if (k == "lvl") GW_ASSIGN(fc.lvl, as_int(v, "fc/lvl"));
-    else if (k == "ofst") GW_ASSIGN(fc.ofst, as_int(v, "fc/ofst"));
-    else fc.other[k] = v;
+    if (k == "crb")
+      GW_ASSIGN(fc.crb, as_string(v, "fc/crb", false));
+    else if (k == "cra")
+      GW_ASSIGN(fc.cra, as_string(v, "fc/cra", false));
+    else if (k == "ms")
+      GW_ASSIGN(fc.ms, as_string(v, "fc/ms", false));
+    else if (k == "us")
+      GW_ASSIGN(fc.us, as_string(v, "fc/us", false));
+    else if (k == "sts")
+      GW_ASSIGN(fc.sts, as_int64(v, "fc/sts"));
+    else if (k == "stb")
+      GW_ASSIGN(fc.stb, as_int64(v, "fc/stb"));
+    else if (k == "exb")
+      GW_ASSIGN(fc.exb, as_string(v, "fc/exb", false));
+    else if (k == "exa")
+      GW_ASSIGN(fc.exa, as_string(v, "fc/exa", false));
+    else if (k == "lbl")
+      GW_ASSIGN(fc.lbl, as_string_list(v, "fc/lbl"));
+    else if (k == "ty")
+      GW_ASSIGN(fc.ty, as_int_list(v, "fc/ty"));
+    else if (k == "sza")
+      GW_ASSIGN(fc.sza, as_int64(v, "fc/sza"));
+    else if (k == "szb")
+      GW_ASSIGN(fc.szb, as_int64(v, "fc/szb"));
+    else if (k == "cty")
+      GW_ASSIGN(fc.cty, as_string_list(v, "fc/cty"));
+    else if (k == "fu")
+      GW_ASSIGN(fc.fu, as_int(v, "fc/fu"));
+    else if (k == "lim")
+      GW_ASSIGN(fc.lim, as_int(v, "fc/lim"));
+    else if (k == "fo")
+      GW_ASSIGN(fc.fo, as_int(v, "fc/fo"));
+    else if (k == "lvl")
+      GW_ASSIGN(fc.lvl, as_int(v, "fc/lvl"));
+    else if (k == "ofst")
+      GW_ASSIGN(fc.ofst, as_int(v, "fc/ofst"));
+    else
+      fc.other[k] = v;
   }
   return fc;
 }
@@ -131,8 +150,7 @@ bool is_relative_time(std::string_view s) {
 }
 
 gw::Result<RequestPrimitive> request_from_tree(const Tree& t) {
-  if (!t.is_object())
-    return gw::make_error("request primitive must be an object (got " + detail::describe(t) + ")");
+  if (!t.is_object()) return gw::make_error("request primitive must be an object (got " + detail::describe(t) + ")");
   RequestPrimitive r;
   bool have_op = false, have_to = false, have_rqi = false;
   for (auto it = t.begin(); it != t.end(); ++it) {
@@ -152,27 +170,48 @@ gw::Result<RequestPrimitive> request_from_tree(const Tree& t) {
     } else if (k == "rqi") {
       GW_ASSIGN(r.rqi, as_string(v, "rqi", true));
       have_rqi = true;
-    } else if (k == "ty") GW_ASSIGN(r.ty, as_int(v, "ty"));
-    else if (k == "pc") r.pc = v;
-    else if (k == "rol") GW_ASSIGN(r.rol, as_string(v, "rol", false));
-    else if (k == "ot") GW_ASSIGN(r.ot, as_string(v, "ot", false));
-    else if (k == "rqet") GW_ASSIGN(r.rqet, as_abs_rel(v, "rqet"));
-    else if (k == "rset") GW_ASSIGN(r.rset, as_abs_rel(v, "rset"));
-    else if (k == "oet") GW_ASSIGN(r.oet, as_abs_rel(v, "oet"));
-    else if (k == "rt") GW_ASSIGN(r.rt, rt_from_tree(v));
-    else if (k == "rp") GW_ASSIGN(r.rp, as_abs_rel(v, "rp"));
-    else if (k == "rcn") GW_ASSIGN(r.rcn, as_int(v, "rcn"));
-    else if (k == "ec") GW_ASSIGN(r.ec, as_int(v, "ec"));
-    else if (k == "da") GW_ASSIGN(r.da, as_bool(v, "da"));
-    else if (k == "gid") GW_ASSIGN(r.gid, as_string(v, "gid", false));
-    else if (k == "fc") GW_ASSIGN(r.fc, fc_from_tree(v));
-    else if (k == "drt") GW_ASSIGN(r.drt, as_int(v, "drt"));
-    else if (k == "tqi") GW_ASSIGN(r.tqi, as_bool(v, "tqi"));
-    else if (k == "tids") r.tids = v;
-    else if (k == "rvi") GW_ASSIGN(r.rvi, as_string(v, "rvi", true));
-    else if (k == "vsi") GW_ASSIGN(r.vsi, as_string(v, "vsi", false));
-    else if (k == "sqi") GW_ASSIGN(r.sqi, as_bool(v, "sqi"));
-    else r.other[k] = v;
+    } else if (k == "ty")
+      GW_ASSIGN(r.ty, as_int(v, "ty"));
+    else if (k == "pc")
+      r.pc = v;
+    else if (k == "rol")
+      GW_ASSIGN(r.rol, as_string(v, "rol", false));
+    else if (k == "ot")
+      GW_ASSIGN(r.ot, as_string(v, "ot", false));
+    else if (k == "rqet")
+      GW_ASSIGN(r.rqet, as_abs_rel(v, "rqet"));
+    else if (k == "rset")
+      GW_ASSIGN(r.rset, as_abs_rel(v, "rset"));
+    else if (k == "oet")
+      GW_ASSIGN(r.oet, as_abs_rel(v, "oet"));
+    else if (k == "rt")
+      GW_ASSIGN(r.rt, rt_from_tree(v));
+    else if (k == "rp")
+      GW_ASSIGN(r.rp, as_abs_rel(v, "rp"));
+    else if (k == "rcn")
+      GW_ASSIGN(r.rcn, as_int(v, "rcn"));
+    else if (k == "ec")
+      GW_ASSIGN(r.ec, as_int(v, "ec"));
+    else if (k == "da")
+      GW_ASSIGN(r.da, as_bool(v, "da"));
+    else if (k == "gid")
+      GW_ASSIGN(r.gid, as_string(v, "gid", false));
+    else if (k == "fc")
+      GW_ASSIGN(r.fc, fc_from_tree(v));
+    else if (k == "drt")
+      GW_ASSIGN(r.drt, as_int(v, "drt"));
+    else if (k == "tqi")
+      GW_ASSIGN(r.tqi, as_bool(v, "tqi"));
+    else if (k == "tids")
+      r.tids = v;
+    else if (k == "rvi")
+      GW_ASSIGN(r.rvi, as_string(v, "rvi", true));
+    else if (k == "vsi")
+      GW_ASSIGN(r.vsi, as_string(v, "vsi", false));
+    else if (k == "sqi")
+      GW_ASSIGN(r.sqi, as_bool(v, "sqi"));
+    else
+      r.other[k] = v;
   }
   if (!have_rqi) return gw::make_error("request primitive has no 'rqi'");
   if (!have_op) return gw::make_error("request primitive has no 'op'");
@@ -183,8 +222,7 @@ gw::Result<RequestPrimitive> request_from_tree(const Tree& t) {
 }
 
 gw::Result<ResponsePrimitive> response_from_tree(const Tree& t) {
-  if (!t.is_object())
-    return gw::make_error("response primitive must be an object (got " + detail::describe(t) + ")");
+  if (!t.is_object()) return gw::make_error("response primitive must be an object (got " + detail::describe(t) + ")");
   ResponsePrimitive r;
   bool have_rsc = false, have_rqi = false;
   for (auto it = t.begin(); it != t.end(); ++it) {
@@ -196,17 +234,28 @@ gw::Result<ResponsePrimitive> response_from_tree(const Tree& t) {
     } else if (k == "rqi") {
       GW_ASSIGN(r.rqi, as_string(v, "rqi", true));
       have_rqi = true;
-    } else if (k == "pc") r.pc = v;
-    else if (k == "to") GW_ASSIGN(r.to, as_string(v, "to", false));
-    else if (k == "fr") GW_ASSIGN(r.fr, as_string(v, "fr", false));
-    else if (k == "ot") GW_ASSIGN(r.ot, as_string(v, "ot", false));
-    else if (k == "rset") GW_ASSIGN(r.rset, as_abs_rel(v, "rset"));
-    else if (k == "ec") GW_ASSIGN(r.ec, as_int(v, "ec"));
-    else if (k == "cts") GW_ASSIGN(r.cts, as_int(v, "cts"));
-    else if (k == "cto") GW_ASSIGN(r.cto, as_int(v, "cto"));
-    else if (k == "rvi") GW_ASSIGN(r.rvi, as_string(v, "rvi", true));
-    else if (k == "vsi") GW_ASSIGN(r.vsi, as_string(v, "vsi", false));
-    else r.other[k] = v;
+    } else if (k == "pc")
+      r.pc = v;
+    else if (k == "to")
+      GW_ASSIGN(r.to, as_string(v, "to", false));
+    else if (k == "fr")
+      GW_ASSIGN(r.fr, as_string(v, "fr", false));
+    else if (k == "ot")
+      GW_ASSIGN(r.ot, as_string(v, "ot", false));
+    else if (k == "rset")
+      GW_ASSIGN(r.rset, as_abs_rel(v, "rset"));
+    else if (k == "ec")
+      GW_ASSIGN(r.ec, as_int(v, "ec"));
+    else if (k == "cts")
+      GW_ASSIGN(r.cts, as_int(v, "cts"));
+    else if (k == "cto")
+      GW_ASSIGN(r.cto, as_int(v, "cto"));
+    else if (k == "rvi")
+      GW_ASSIGN(r.rvi, as_string(v, "rvi", true));
+    else if (k == "vsi")
+      GW_ASSIGN(r.vsi, as_string(v, "vsi", false));
+    else
+      r.other[k] = v;
   }
   if (!have_rqi) return gw::make_error("response primitive has no 'rqi'");
   if (!have_rsc) return gw::make_error("response primitive has no 'rsc'");

@@ -10,11 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "gw/result.h"
 #include "onem2m/codec/constants.h"
@@ -58,16 +57,16 @@ struct FilterCriteria {
 // time in milliseconds, which is kept as its decimal digits ("10000") and written as an integer.
 struct RequestPrimitive {
   Operation op = Operation::kRetrieve;
-  std::string to;                    // target resource address (mandatory)
-  std::string fr;                    // originator ID; "" = absent (e.g. some AE registrations)
-  std::string rqi;                   // request identifier (mandatory)
-  std::optional<int> ty;             // resourceType (CREATE)
-  std::optional<Tree> pc;            // primitiveContent
-  std::optional<std::string> rol;    // role IDs
-  std::optional<std::string> ot;     // originatingTimestamp
-  std::optional<std::string> rqet;   // requestExpirationTimestamp
-  std::optional<std::string> rset;   // resultExpirationTimestamp
-  std::optional<std::string> oet;    // operationExecutionTime
+  std::string to;                   // target resource address (mandatory)
+  std::string fr;                   // originator ID; "" = absent (e.g. some AE registrations)
+  std::string rqi;                  // request identifier (mandatory)
+  std::optional<int> ty;            // resourceType (CREATE)
+  std::optional<Tree> pc;           // primitiveContent
+  std::optional<std::string> rol;   // role IDs
+  std::optional<std::string> ot;    // originatingTimestamp
+  std::optional<std::string> rqet;  // requestExpirationTimestamp
+  std::optional<std::string> rset;  // resultExpirationTimestamp
+  std::optional<std::string> oet;   // operationExecutionTime
   std::optional<ResponseTypeInfo> rt;
   std::optional<std::string> rp;     // resultPersistence
   std::optional<int> rcn;            // resultContent (rcn::k...)
@@ -87,19 +86,19 @@ struct RequestPrimitive {
 
 // m2m:responsePrimitive.
 struct ResponsePrimitive {
-  int rsc = rsc::kOk;                // responseStatusCode (mandatory)
-  std::string rqi;                   // request identifier (mandatory)
-  std::optional<Tree> pc;            // primitiveContent
-  std::string to;                    // "" = absent
-  std::string fr;                    // "" = absent
-  std::optional<std::string> ot;     // originatingTimestamp
-  std::optional<std::string> rset;   // resultExpirationTimestamp
-  std::optional<int> ec;             // eventCategory
-  std::optional<int> cts;            // contentStatus (1 full, 2 partial)
-  std::optional<int> cto;            // contentOffset
-  std::optional<std::string> rvi;    // releaseVersionIndicator
-  std::optional<std::string> vsi;    // vendorInformation
-  Tree other = Tree::object();       // unmodelled parameters, verbatim
+  int rsc = rsc::kOk;               // responseStatusCode (mandatory)
+  std::string rqi;                  // request identifier (mandatory)
+  std::optional<Tree> pc;           // primitiveContent
+  std::string to;                   // "" = absent
+  std::string fr;                   // "" = absent
+  std::optional<std::string> ot;    // originatingTimestamp
+  std::optional<std::string> rset;  // resultExpirationTimestamp
+  std::optional<int> ec;            // eventCategory
+  std::optional<int> cts;           // contentStatus (1 full, 2 partial)
+  std::optional<int> cto;           // contentOffset
+  std::optional<std::string> rvi;   // releaseVersionIndicator
+  std::optional<std::string> vsi;   // vendorInformation
+  Tree other = Tree::object();      // unmodelled parameters, verbatim
   bool operator==(const ResponsePrimitive&) const = default;
 };
 

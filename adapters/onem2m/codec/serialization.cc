@@ -208,9 +208,12 @@ gw::Result<std::string> tree_to_cbor(const Tree& t) {
 
 std::string_view format_name(Format f) {
   switch (f) {
-    case Format::kJson: return "json";
-    case Format::kXml: return "xml";
-    case Format::kCbor: return "cbor";
+    case Format::kJson:
+      return "json";
+    case Format::kXml:
+      return "xml";
+    case Format::kCbor:
+      return "cbor";
   }
   return "json";
 }
@@ -253,9 +256,12 @@ gw::Result<Tree> decode_tree(std::string_view bytes, Format f, PrimitiveKind kin
 gw::Result<std::string> encode_tree(const Tree& t, Format f, PrimitiveKind kind) {
   if (!t.is_object()) return gw::make_error("a primitive tree must be an object");
   switch (f) {
-    case Format::kJson: return detail::tree_to_json(t);
-    case Format::kCbor: return detail::tree_to_cbor(t);
-    case Format::kXml: return detail::tree_to_xml(t, kind);
+    case Format::kJson:
+      return detail::tree_to_json(t);
+    case Format::kCbor:
+      return detail::tree_to_cbor(t);
+    case Format::kXml:
+      return detail::tree_to_xml(t, kind);
   }
   return gw::make_error("unknown serialization");
 }

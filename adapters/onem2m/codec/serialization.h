@@ -33,9 +33,9 @@ Format sniff_format(std::string_view bytes);
 enum class PrimitiveKind { kRequest, kResponse };
 
 struct Limits {
-  size_t max_bytes = 256 * 1024;  // larger payloads are refused before parsing
-  int max_depth = 64;             // arrays/objects (JSON, CBOR) or elements (XML) nested deeper
-  size_t max_members = 4096;      // members of one object / items of one array
+  size_t max_bytes = size_t{256} * 1024;  // larger payloads are refused before parsing
+  int max_depth = 64;                     // arrays/objects (JSON, CBOR) or elements (XML) nested deeper
+  size_t max_members = 4096;              // members of one object / items of one array
 };
 
 // Bytes -> tree of one primitive (the parameters, without any m2m:rqp / m2m:rsp wrapper).

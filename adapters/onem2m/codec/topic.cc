@@ -28,10 +28,14 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 
 std::string_view topic_kind_name(TopicKind k) {
   switch (k) {
-    case TopicKind::kRequest: return "req";
-    case TopicKind::kResponse: return "resp";
-    case TopicKind::kRegRequest: return "reg_req";
-    case TopicKind::kRegResponse: return "reg_resp";
+    case TopicKind::kRequest:
+      return "req";
+    case TopicKind::kResponse:
+      return "resp";
+    case TopicKind::kRegRequest:
+      return "reg_req";
+    case TopicKind::kRegResponse:
+      return "reg_resp";
   }
   return "req";
 }
@@ -96,11 +100,16 @@ gw::Result<Topic> parse_topic(std::string_view topic) {
     return gw::make_error("not a oneM2M topic: '" + std::string(topic) + "'");
   Topic t;
   std::string_view kind = levels[1];
-  if (kind == "req") t.kind = TopicKind::kRequest;
-  else if (kind == "resp") t.kind = TopicKind::kResponse;
-  else if (kind == "reg_req") t.kind = TopicKind::kRegRequest;
-  else if (kind == "reg_resp") t.kind = TopicKind::kRegResponse;
-  else return gw::make_error("unknown oneM2M topic kind '" + std::string(kind) + "'");
+  if (kind == "req")
+    t.kind = TopicKind::kRequest;
+  else if (kind == "resp")
+    t.kind = TopicKind::kResponse;
+  else if (kind == "reg_req")
+    t.kind = TopicKind::kRegRequest;
+  else if (kind == "reg_resp")
+    t.kind = TopicKind::kRegResponse;
+  else
+    return gw::make_error("unknown oneM2M topic kind '" + std::string(kind) + "'");
   if (levels.size() > 5) return gw::make_error("too many levels in topic '" + std::string(topic) + "'");
   if (!valid_level(levels[2])) return gw::make_error("bad originator level in topic '" + std::string(topic) + "'");
   if (!valid_level(levels[3])) return gw::make_error("bad receiver level in topic '" + std::string(topic) + "'");
@@ -120,9 +129,12 @@ gw::Result<Topic> parse_topic(std::string_view topic) {
 
 gw::Result<Topic> response_topic_for(const Topic& request) {
   Topic t = request;
-  if (request.kind == TopicKind::kRequest) t.kind = TopicKind::kResponse;
-  else if (request.kind == TopicKind::kRegRequest) t.kind = TopicKind::kRegResponse;
-  else return gw::make_error("a response topic answers a req or reg_req topic only");
+  if (request.kind == TopicKind::kRequest)
+    t.kind = TopicKind::kResponse;
+  else if (request.kind == TopicKind::kRegRequest)
+    t.kind = TopicKind::kRegResponse;
+  else
+    return gw::make_error("a response topic answers a req or reg_req topic only");
   return t;
 }
 
@@ -145,9 +157,12 @@ gw::Result<ClientId> parse_client_id(std::string_view client_id) {
   ClientId c;
   if (client_id.size() < 3 || client_id[1] != ':')
     return gw::make_error("client id '" + std::string(client_id) + "' has no C:: or A:: prefix");
-  if (client_id[0] == 'C') c.kind = EntityKind::kCse;
-  else if (client_id[0] == 'A') c.kind = EntityKind::kAe;
-  else return gw::make_error("client id '" + std::string(client_id) + "' has no C:: or A:: prefix");
+  if (client_id[0] == 'C')
+    c.kind = EntityKind::kCse;
+  else if (client_id[0] == 'A')
+    c.kind = EntityKind::kAe;
+  else
+    return gw::make_error("client id '" + std::string(client_id) + "' has no C:: or A:: prefix");
   std::string_view rest = client_id.substr(2);
   if (!rest.empty() && rest.front() == ':') rest.remove_prefix(1);  // "C::x"; "C:x" tolerated
   while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
@@ -182,7 +197,8 @@ gw::Result<PointOfAccess> parse_poa(std::string_view uri) {
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    if (close == std::string_view::npos) return gw::make_error("pointOfAccess '" + std::string(uri) + "': unclosed '['");
+    if (close == std::string_view::npos)
+      return gw::make_error("pointOfAccess '" + std::string(uri) + "': unclosed '['");
     std::string_view host = authority.substr(1, close - 1);
     if (host.find(':') == std::string_view::npos)
       return gw::make_error("pointOfAccess '" + std::string(uri) + "': brackets around a non-IPv6 host");
@@ -226,8 +242,10 @@ gw::Result<PointOfAccess> parse_poa(std::string_view uri) {
 
 std::string format_poa(const PointOfAccess& poa) {
   std::string s = poa.tls ? "mqtts://" : "mqtt://";
-  if (poa.host.find(':') != std::string::npos) s += "[" + poa.host + "]";
-  else s += poa.host;
+  if (poa.host.find(':') != std::string::npos)
+    s += "[" + poa.host + "]";
+  else
+    s += poa.host;
   s += ":" + std::to_string(poa.port);
   return s;
 }

@@ -14,10 +14,10 @@
 namespace gw::onem2m {
 
 enum class TopicKind {
-  kRequest,       // /oneM2M/req/<originator>/<receiver>/<fmt>
-  kResponse,      // /oneM2M/resp/<originator>/<receiver>/<fmt>
-  kRegRequest,    // /oneM2M/reg_req/<credential-id>/<receiver>/<fmt>
-  kRegResponse,   // /oneM2M/reg_resp/<credential-id>/<receiver>/<fmt>
+  kRequest,      // /oneM2M/req/<originator>/<receiver>/<fmt>
+  kResponse,     // /oneM2M/resp/<originator>/<receiver>/<fmt>
+  kRegRequest,   // /oneM2M/reg_req/<credential-id>/<receiver>/<fmt>
+  kRegResponse,  // /oneM2M/reg_resp/<credential-id>/<receiver>/<fmt>
 };
 
 std::string_view topic_kind_name(TopicKind k);  // "req", "resp", "reg_req", "reg_resp"
@@ -38,10 +38,10 @@ bool same_topic_id(std::string_view a, std::string_view b);
 
 struct Topic {
   TopicKind kind = TopicKind::kRequest;
-  std::string originator;     // the topic level as received (":"-form), e.g. "id-in:Cae1"
-  std::string receiver;       // the topic level as received, e.g. "id-mn"
+  std::string originator;  // the topic level as received (":"-form), e.g. "id-in:Cae1"
+  std::string receiver;    // the topic level as received, e.g. "id-mn"
   Format format = Format::kJson;
-  bool format_given = true;   // false when the peer omitted the suffix (json assumed)
+  bool format_given = true;  // false when the peer omitted the suffix (json assumed)
 };
 
 // Builds a topic from IDs in their oneM2M form (applies id_to_topic). Always writes the suffix.
@@ -75,9 +75,9 @@ gw::Result<ClientId> parse_client_id(std::string_view client_id);
 
 // pointOfAccess (TS-0010 §6.6): mqtt://<authority> or mqtts://<authority>.
 struct PointOfAccess {
-  bool tls = false;     // mqtts
-  std::string host;     // IPv6 literals without brackets
-  uint16_t port = 0;    // 1883 / 8883 when the URI has none
+  bool tls = false;   // mqtts
+  std::string host;   // IPv6 literals without brackets
+  uint16_t port = 0;  // 1883 / 8883 when the URI has none
   bool operator==(const PointOfAccess&) const = default;
 };
 gw::Result<PointOfAccess> parse_poa(std::string_view uri);

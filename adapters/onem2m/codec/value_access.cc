@@ -6,27 +6,38 @@
 namespace gw::onem2m::detail {
 
 namespace {
-std::string quote(std::string_view name) { return "'" + std::string(name) + "'"; }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+std::string quote(std::string_view name) {
+  return "'" + std::string(name) + "'";
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 }  // namespace
 
 std::string describe(const Tree& v) {
   switch (v.type()) {
-    case Tree::value_t::null: return "null";
-    case Tree::value_t::boolean: return v.get<bool>() ? "true" : "false";
+    case Tree::value_t::null:
+      return "null";
+    case Tree::value_t::boolean:
+      return v.get<bool>() ? "true" : "false";
     case Tree::value_t::number_integer:
     case Tree::value_t::number_unsigned:
-    case Tree::value_t::number_float: return "number " + v.dump();
+    case Tree::value_t::number_float:
+      return "number " + v.dump();
     case Tree::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
       std::string cut = s.size() > 32 ? s.substr(0, 32) + "..." : s;
       Tree tmp(cut);
       return "string " + tmp.dump(-1, ' ', false, Tree::error_handler_t::replace);
     }
-    case Tree::value_t::array: return "array";
-    case Tree::value_t::object: return "object";
-    case Tree::value_t::binary: return "byte string";
-    default: return "invalid value";
+    case Tree::value_t::array:
+      return "array";
+    case Tree::value_t::object:
+      return "object";
+    case Tree::value_t::binary:
+      return "byte string";
+    default:
+      return "invalid value";
   }
 }
 
@@ -42,8 +53,8 @@ bool parse_int64(std::string_view s, int64_t& out) {
   }
   if (b == e) return false;
   uint64_t acc = 0;
-  const uint64_t limit = neg ? uint64_t(std::numeric_limits<int64_t>::max()) + 1
-                             : uint64_t(std::numeric_limits<int64_t>::max());
+  const uint64_t limit =
+      neg ? uint64_t(std::numeric_limits<int64_t>::max()) + 1 : uint64_t(std::numeric_limits<int64_t>::max());
   for (size_t i = b; i < e; ++i) {
     char c = s[i];
     if (c < '0' || c > '9') return false;
@@ -53,7 +64,7 @@ bool parse_int64(std::string_view s, int64_t& out) {
   }
   if (neg) {
     out = acc == uint64_t(std::numeric_limits<int64_t>::max()) + 1 ? std::numeric_limits<int64_t>::min()
-                                                                     : -static_cast<int64_t>(acc);
+                                                                   : -static_cast<int64_t>(acc);
   } else {
     out = static_cast<int64_t>(acc);
   }

@@ -25,7 +25,9 @@ std::string sanitized(std::string_view s) {
   return out;
 }
 
-bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_xml_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_xml_space(s.front())) s.remove_prefix(1);
@@ -52,7 +54,9 @@ bool has_forbidden_control(std::string_view s) {
   return false;
 }
 
-bool has_prefix(std::string_view s) { return s.find(':') != std::string_view::npos; }
+bool has_prefix(std::string_view s) {
+  return s.find(':') != std::string_view::npos;
+}
 
 // Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as the JSON reader demands,
 // so that a tree read from XML can always be written as JSON without replacement characters.
@@ -66,10 +70,14 @@ bool valid_utf8(std::string_view s) {
     }
     size_t n = 0;
     uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1Fu;
-    else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0Fu;
-    else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07u;
-    else return false;
+    if (c >= 0xC2 && c <= 0xDF)
+      n = 1, cp = c & 0x1Fu;
+    else if (c >= 0xE0 && c <= 0xEF)
+      n = 2, cp = c & 0x0Fu;
+    else if (c >= 0xF0 && c <= 0xF4)
+      n = 3, cp = c & 0x07u;
+    else
+      return false;
     if (i + n >= s.size()) return false;
     for (size_t k = 1; k <= n; ++k) {
       auto cc = static_cast<unsigned char>(s[i + k]);
@@ -84,7 +92,9 @@ bool valid_utf8(std::string_view s) {
 }
 
 // Text that XML 1.0 can carry and JSON can repeat.
-bool acceptable_text(std::string_view s) { return !has_forbidden_control(s) && valid_utf8(s); }
+bool acceptable_text(std::string_view s) {
+  return !has_forbidden_control(s) && valid_utf8(s);
+}
 
 Tree int_or_text(std::string_view text) {
   int64_t n = 0;
@@ -107,7 +117,8 @@ Tree int_or_text(std::string_view text) {
 // A text value typed by the table.
 Tree typed_text(XmlType type, std::string_view text) {
   switch (type) {
-    case XmlType::kInt: return int_or_text(text);
+    case XmlType::kInt:
+      return int_or_text(text);
     case XmlType::kBool: {
       std::string_view t = trim(text);
       if (t == "true" || t == "1") return Tree(true);
@@ -128,7 +139,8 @@ Tree typed_text(XmlType type, std::string_view text) {
     case XmlType::kComplexList:
       if (trim(text).empty()) return Tree::object();
       return Tree(std::string(text));
-    case XmlType::kString: break;
+    case XmlType::kString:
+      break;
   }
   return Tree(std::string(text));
 }
@@ -156,7 +168,8 @@ class Reader {
     }
     for (const XMLElement* c = el->FirstChildElement(); c; c = c->NextSiblingElement()) {
       if (++members > limits_.max_members)
-        return gw::make_error("invalid XML: more than " + std::to_string(limits_.max_members) + " members in <" + name + ">");
+        return gw::make_error("invalid XML: more than " + std::to_string(limits_.max_members) + " members in <" + name +
+                              ">");
       std::string cname = normalize(c->Name());
       if (!valid_utf8(cname)) return gw::make_error("invalid XML: bad UTF-8 in an element name");
       XmlType type = xml_type(name, cname);
@@ -189,8 +202,7 @@ class Reader {
   }
   static bool is_empty(const XMLElement* el) {
     const char* text = el->GetText();
-    return !el->FirstChildElement() && !has_member_attributes(el) && !is_nil(el) &&
-           (!text || trim(text).empty());
+    return !el->FirstChildElement() && !has_member_attributes(el) && !is_nil(el) && (!text || trim(text).empty());
   }
 
   gw::Result<Tree> value_of(const XMLElement* el, const std::string& name, XmlType type, int depth) {
@@ -305,15 +317,21 @@ class Writer {
  private:
   static gw::Result<std::string> scalar_text(const Tree& v) {
     std::string s;
-    if (v.is_string()) s = v.get<std::string>();
-    else if (v.is_boolean()) s = v.get<bool>() ? "true" : "false";
-    else if (v.is_number_unsigned()) s = std::to_string(v.get<uint64_t>());
-    else if (v.is_number_integer()) s = std::to_string(v.get<int64_t>());
-    else if (v.is_number_float()) s = v.dump();
+    if (v.is_string())
+      s = v.get<std::string>();
+    else if (v.is_boolean())
+      s = v.get<bool>() ? "true" : "false";
+    else if (v.is_number_unsigned())
+      s = std::to_string(v.get<uint64_t>());
+    else if (v.is_number_integer())
+      s = std::to_string(v.get<int64_t>());
+    else if (v.is_number_float())
+      s = v.dump();
     else if (v.is_binary()) {
       const auto& b = v.get_binary();
       s = base64(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), false);
-    } else if (v.is_null()) s = "";
+    } else if (v.is_null())
+      s = "";
     if (has_forbidden_control(s)) return gw::make_error("XML cannot carry control characters (in a text value)");
     return s;
   }

@@ -95,7 +95,9 @@ inline ResponsePrimitive error_response() {
   return r;
 }
 
-inline std::vector<RequestPrimitive> all_requests() { return {create_ae(), retrieve_rcn(), discovery(), notify_sgn()}; }
+inline std::vector<RequestPrimitive> all_requests() {
+  return {create_ae(), retrieve_rcn(), discovery(), notify_sgn()};
+}
 inline std::vector<ResponsePrimitive> all_responses() {
   return {response_with_pc(), discovery_response(), error_response()};
 }

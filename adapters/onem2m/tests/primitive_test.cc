@@ -1,8 +1,9 @@
+#include "onem2m/codec/primitive.h"
+
 #include <doctest/doctest.h>
 
 #include "fixtures.h"
 #include "onem2m/codec/constants.h"
-#include "onem2m/codec/primitive.h"
 #include "onem2m/codec/xml_types.h"
 
 using namespace gw::onem2m;

@@ -1,9 +1,10 @@
+#include "onem2m/codec/serialization.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "fixtures.h"
-#include "onem2m/codec/serialization.h"
 
 using namespace gw::onem2m;
 using test::same_tree;
@@ -63,12 +64,12 @@ TEST_CASE("JSON: whitespace and the m2m:rqp wrapper are accepted") {
 
 TEST_CASE("CBOR golden, written by hand from RFC 8949") {
   // {"op":2,"to":"cse-in","fr":"Cae1","rqi":"r1","rcn":1}
-  const std::string req_cbor = bytes({0xA5,                                              // map(5)
-                                      0x62, 'o', 'p', 0x02,                              // "op": 2
-                                      0x62, 't', 'o', 0x66, 'c', 's', 'e', '-', 'i', 'n',  // "to": "cse-in"
-                                      0x62, 'f', 'r', 0x64, 'C', 'a', 'e', '1',          // "fr": "Cae1"
-                                      0x63, 'r', 'q', 'i', 0x62, 'r', '1',               // "rqi": "r1"
-                                      0x63, 'r', 'c', 'n', 0x01});                       // "rcn": 1
+  const std::string req_cbor = bytes({0xA5,                                                 // map(5)
+                                      0x62, 'o', 'p', 0x02,                                 // "op": 2
+                                      0x62, 't', 'o', 0x66, 'c',  's', 'e', '-', 'i', 'n',  // "to": "cse-in"
+                                      0x62, 'f', 'r', 0x64, 'C',  'a', 'e', '1',            // "fr": "Cae1"
+                                      0x63, 'r', 'q', 'i',  0x62, 'r', '1',                 // "rqi": "r1"
+                                      0x63, 'r', 'c', 'n',  0x01});                         // "rcn": 1
   RequestPrimitive r;
   r.op = Operation::kRetrieve;
   r.to = "cse-in";
@@ -83,9 +84,9 @@ TEST_CASE("CBOR golden, written by hand from RFC 8949") {
   CHECK(*dec == r);
 
   // {"rsc":2001,"rqi":"r1","pc":{"m2m:cin":{"con":h'00FF'}}}: rsc as uint16, con as a byte string.
-  const std::string rsp_cbor = bytes({0xA3, 0x63, 'r', 's', 'c', 0x19, 0x07, 0xD1, 0x63, 'r', 'q', 'i', 0x62, 'r',
-                                      '1', 0x62, 'p', 'c', 0xA1, 0x67, 'm', '2', 'm', ':', 'c', 'i', 'n', 0xA1, 0x63,
-                                      'c', 'o', 'n', 0x42, 0x00, 0xFF});
+  const std::string rsp_cbor =
+      bytes({0xA3, 0x63, 'r', 's', 'c', 0x19, 0x07, 0xD1, 0x63, 'r',  'q',  'i', 0x62, 'r', '1',  0x62, 'p', 'c',
+             0xA1, 0x67, 'm', '2', 'm', ':',  'c',  'i',  'n',  0xA1, 0x63, 'c', 'o',  'n', 0x42, 0x00, 0xFF});
   auto rsp = decode_response(rsp_cbor, Format::kCbor);
   REQUIRE(rsp.ok());
   CHECK(rsp->rsc == rsc::kCreated);
@@ -115,9 +116,8 @@ TEST_CASE("XML golden: create AE") {
 }
 
 TEST_CASE("XML golden: response with rsc and debug info") {
-  const std::string xml =
-      R"(<m2m:rsp xmlns:m2m="http://www.onem2m.org/xml/protocols"><rsc>4004</rsc><rqi>42</rqi>)"
-      R"(<pc><m2m:dbg>resource does not exist: cse-mn/cam9</m2m:dbg></pc></m2m:rsp>)";
+  const std::string xml = R"(<m2m:rsp xmlns:m2m="http://www.onem2m.org/xml/protocols"><rsc>4004</rsc><rqi>42</rqi>)"
+                          R"(<pc><m2m:dbg>resource does not exist: cse-mn/cam9</m2m:dbg></pc></m2m:rsp>)";
   auto enc = encode(test::error_response(), Format::kXml);
   REQUIRE(enc.ok());
   CHECK(*enc == xml);
@@ -151,8 +151,10 @@ TEST_CASE("round trip of every fixture in every serialization") {
       REQUIRE(enc.ok());
       auto dec = decode_response(*enc, f);
       REQUIRE(dec.ok());
-      if (f == Format::kXml) CHECK(same_tree(to_tree(*dec), to_tree(r)));
-      else CHECK(*dec == r);
+      if (f == Format::kXml)
+        CHECK(same_tree(to_tree(*dec), to_tree(r)));
+      else
+        CHECK(*dec == r);
     }
   }
 }
@@ -193,7 +195,8 @@ TEST_CASE("bad input: truncated CBOR at every length") {
 }
 
 TEST_CASE("bad input: deep nesting is refused, not recursed into") {
-  std::string deep_json = R"({"op":1,"to":"x","rqi":"r","pc":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  std::string deep_json =
+      R"({"op":1,"to":"x","rqi":"r","pc":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   auto j = decode_request(deep_json, Format::kJson);
   REQUIRE_FALSE(j.ok());
   CHECK(j.error().message == "invalid JSON: nesting deeper than 64 levels");
@@ -217,8 +220,9 @@ TEST_CASE("bad input: deep nesting is refused, not recursed into") {
   };
   CHECK(decode_request(nested(63), Format::kJson).ok());
   CHECK_FALSE(decode_request(nested(64), Format::kJson).ok());
-  std::string cbor63 = bytes({0xA4, 0x62, 'o', 'p', 0x01, 0x62, 't', 'o', 0x61, 'x', 0x63, 'r', 'q', 'i', 0x61, 'r',
-                              0x62, 'p', 'c'}) + std::string(62, static_cast<char>(0x81)) + bytes({0x80});
+  std::string cbor63 =
+      bytes({0xA4, 0x62, 'o', 'p', 0x01, 0x62, 't', 'o', 0x61, 'x', 0x63, 'r', 'q', 'i', 0x61, 'r', 0x62, 'p', 'c'}) +
+      std::string(62, static_cast<char>(0x81)) + bytes({0x80});
   CHECK(decode_request(cbor63, Format::kCbor).ok());
   CHECK_FALSE(decode_request(bytes({0x81}) + cbor63, Format::kCbor).ok());
 }
@@ -274,8 +278,8 @@ TEST_CASE("partial decode recovers rqi, fr and to for a 4000 answer") {
     CHECK(p->error == R"('op' must be an integer (got string "x"))");
   }
   SUBCASE("truncated JSON") {
-    auto p = partial_decode_request(R"({"op":1,"to":"cse-mn","fr":"Ccam1","rqi":"a\"b","pc":{"m2m:ae":)",
-                                    Format::kJson);
+    auto p =
+        partial_decode_request(R"({"op":1,"to":"cse-mn","fr":"Ccam1","rqi":"a\"b","pc":{"m2m:ae":)", Format::kJson);
     REQUIRE(p.ok());
     CHECK(p->rqi == "a\"b");
     CHECK(p->fr == "Ccam1");
@@ -306,9 +310,8 @@ TEST_CASE("partial decode recovers rqi, fr and to for a 4000 answer") {
     REQUIRE(p.ok());
     auto answer = encode(bad_request_answer(*p, "/id-mn"), Format::kJson);
     REQUIRE(answer.ok());
-    CHECK(*answer ==
-          R"x({"rsc":4000,"rqi":"r2","pc":{"m2m:dbg":"'ty' must be an integer (got string \"ae\")"},)x"
-          R"("to":"Ccam1","fr":"/id-mn"})");
+    CHECK(*answer == R"x({"rsc":4000,"rqi":"r2","pc":{"m2m:dbg":"'ty' must be an integer (got string \"ae\")"},)x"
+                     R"("to":"Ccam1","fr":"/id-mn"})");
   }
   SUBCASE("nothing recoverable") {
     auto p = partial_decode_request("garbage", Format::kJson);

@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "onem2m/codec/topic.h"
+
+#include <doctest/doctest.h>
 
 using namespace gw::onem2m;
 
@@ -121,9 +121,9 @@ TEST_CASE("pointOfAccess") {
   auto d = parse_poa("mqtt://[::1]/");
   REQUIRE(d.ok());
   CHECK(*d == PointOfAccess{false, "::1", 1883});
-  for (const char* bad : {"http://x:1883", "mqtt://", "mqtt://h:0", "mqtt://h:70000", "mqtt://h:", "mqtt://u@h",
-                          "mqtt://[::1", "mqtt://[::1]x", "mqtt://[host]:1", "mqtt://h/path", "mqtt://h:12a",
-                          "mqtt://h?x", "mqtt://a b"}) {
+  for (const char* bad :
+       {"http://x:1883", "mqtt://", "mqtt://h:0", "mqtt://h:70000", "mqtt://h:", "mqtt://u@h", "mqtt://[::1",
+        "mqtt://[::1]x", "mqtt://[host]:1", "mqtt://h/path", "mqtt://h:12a", "mqtt://h?x", "mqtt://a b"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_poa(bad).ok());
   }
