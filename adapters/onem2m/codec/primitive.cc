@@ -37,7 +37,7 @@ gw::Result<std::string> as_abs_rel(const Tree& v, std::string_view name) {
   do {                                \
     auto gw_r_ = (expr);              \
     if (!gw_r_) return gw_r_.error(); \
-    lhs = std::move(gw_r_).value();   \
+    (lhs) = std::move(gw_r_).value(); \
   } while (0)
 
 gw::Result<FilterCriteria> fc_from_tree(const Tree& t) {
