@@ -238,11 +238,23 @@ struct HostApiImpl {
     else if (native_id)
       d = reg.find(inst(ctx)->name_, native_id);
     if (!d) return GW_ERR_NOT_FOUND;
-    return fill(*d, out);
+    if (d->adapter() == inst(ctx)->name_) return fill(*d, out);
+    v1::Device copy = *d;
+    copy.clear_secrets();  // another adapter's keys are never handed out
+    return fill(copy, out);
   }
   static int registry_list(void* ctx, gw_buf* out) {
     v1::DeviceList l;
     for (const auto* d : host(ctx).registry_.list(inst(ctx)->name_)) *l.add_devices() = *d;
+    return fill(l, out);
+  }
+  static int registry_list_all(void* ctx, gw_buf* out) {
+    v1::DeviceList l;
+    for (const auto* d : host(ctx).registry_.list()) {
+      auto* c = l.add_devices();
+      *c = *d;
+      if (d->adapter() != inst(ctx)->name_) c->clear_secrets();
+    }
     return fill(l, out);
   }
   static int registry_set_online(void* ctx, const char* uuid, int online) {
@@ -405,6 +417,7 @@ Result<void> AdapterHost::create(const v1::AdapterConfig& cfg, const Module* mod
   a.emit_durable = HostApiImpl::emit_durable;
   a.journal_ack = HostApiImpl::journal_ack;
   a.journal_replay = HostApiImpl::journal_replay;
+  a.registry_list_all = HostApiImpl::registry_list_all;
 
   char err[512] = {0};
   int rc = d->create(&inst->api_, reinterpret_cast<const uint8_t*>(cfg_bytes.data()), cfg_bytes.size(), &inst->self_,

@@ -243,3 +243,44 @@ adapter { name: "probe" module: "probe" }
     CHECK(saw_live);
   }
 }
+
+TEST_CASE("an adapter sees other adapters' devices but never their secrets") {
+  gwtest::TempDir t;
+  t.write("maps/routes.textproto", kRoutes);
+  auto cfgp = t.write("gw.textproto", config_text("maps"));
+  gw::EventLoop loop;
+  gw::Gateway::Options o;
+  o.config_path = cfgp;
+  o.module_dir = gwtest::module_dir();
+  o.state_dir = t.file("state");
+  o.builtins = {&kProbe};
+  auto g = gw::Gateway::create(loop, o);
+  REQUIRE(g.ok());
+  REQUIRE(g.value()->start().ok());
+  gw::v1::Device d;
+  d.set_adapter("devices");
+  d.set_native_id("CAM-SECRET");
+  (*d.mutable_secrets())["master_key"] = "0123456789ABCDEF";
+  auto stored = g.value()->registry().put(d);
+  REQUIRE(stored.ok());
+  auto all = g_probe->host().all_devices();
+  REQUIRE(all);
+  bool found = false;
+  for (const auto& dev : all->devices())
+    if (dev.native_id() == "CAM-SECRET") {
+      found = true;
+      CHECK(dev.secrets().empty());
+    }
+  CHECK(found);
+  auto one = g_probe->host().device(stored->uuid().c_str());
+  REQUIRE(one);
+  CHECK(one->secrets().empty());
+  // The probe's own devices keep theirs.
+  gw::v1::Device mine;
+  mine.set_native_id("PROBE-DEV");
+  (*mine.mutable_secrets())["k"] = "v";
+  auto put = g_probe->host().put_device(mine);
+  REQUIRE(put);
+  CHECK(put->adapter() == "probe");
+  CHECK(g_probe->host().device(put->uuid().c_str())->secrets().at("k") == "v");
+}

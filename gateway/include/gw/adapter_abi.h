@@ -122,6 +122,10 @@ typedef struct gw_host_api {
    * back). Until the replay has caught up, live journaled envelopes for it are held back, so it
    * sees one ordered stream. Called by the host itself for every consumer at startup. */
   int (*journal_replay)(void *ctx);
+  /* Every device of every adapter (serialized gw.v1.DeviceList), for bridging adapters (oneM2M,
+   * OIC) that expose other adapters' devices. Secrets of devices the caller does not own are
+   * always removed — here and in registry_get. */
+  int (*registry_list_all)(void *ctx, gw_buf *out);
 
   void *reserved[8];
 } gw_host_api;

@@ -68,6 +68,12 @@ class Host {
     if (api_->registry_list(api_->ctx, &out) != GW_OK) return {};
     return take<v1::DeviceList>(out);
   }
+  // Every adapter's devices; other adapters' secrets removed.
+  std::optional<v1::DeviceList> all_devices() const {
+    gw_buf out{};
+    if (api_->registry_list_all(api_->ctx, &out) != GW_OK) return {};
+    return take<v1::DeviceList>(out);
+  }
   int set_online(const std::string& uuid, bool on) const { return api_->registry_set_online(api_->ctx, uuid.c_str(), on); }
   std::optional<v1::MappingSet> mappings() const {
     gw_buf out{};
