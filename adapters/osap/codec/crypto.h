@@ -1,6 +1,9 @@
 // OSAP cryptography (wire profile §1.5): share keys, AES-128-CBC/GCM with the fixed IVs, the
 // 48-byte sign, ECDH on secp384r1 with raw 97-byte points, master-key derivation, and the random
 // devid / session key the server hands out. OpenSSL 3 EVP only; nothing here throws.
+// Thread-safe: algorithms are fetched once per process, EC contexts are cached per thread.
+// Cost on the server per onboarding: one key generation + one derivation (two P-384 scalar
+// multiplications; the peer point is checked on import, so derivation skips OpenSSL's extra check).
 #pragma once
 
 #include <array>
