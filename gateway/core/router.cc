@@ -11,7 +11,8 @@ Router::Router(EventLoop& loop, const Registry* registry, const v1::RouterConfig
       registry_(registry),
       default_timeout_ms_(cfg.request_timeout_ms() ? cfg.request_timeout_ms() : 10000),
       max_pending_(cfg.max_pending() ? cfg.max_pending() : 100000),
-      max_queue_(65536),
+      max_queue_(cfg.max_queue() ? cfg.max_queue() : 65536),
+      max_queue_bytes_(cfg.max_queue_bytes() ? cfg.max_queue_bytes() : 32ull << 20),
       mappings_(std::make_shared<v1::MappingSet>()) {
   loop_.set_idle([this] { drain(1024); });
 }
@@ -47,6 +48,7 @@ int Router::index_of(const std::string& adapter) const {
 }
 
 void Router::enqueue(int adapter, std::shared_ptr<const std::string> bytes) {
+  queued_bytes_ += bytes->size();
   queue_.push_back(Item{adapter, std::move(bytes)});
   if (!idle_on_) {
     idle_on_ = true;
@@ -83,7 +85,8 @@ void Router::respond_error(const v1::Envelope& request, const std::string& to_ad
 
 int Router::submit(v1::Envelope env) {
   ++stats_.submitted;
-  if (queue_.size() >= max_queue_) {
+  // Responses are always accepted: refusing them would break "exactly one response".
+  if (env.kind() != v1::RESPONSE && (queue_.size() >= max_queue_ || queued_bytes_ >= max_queue_bytes_)) {
     ++stats_.rejected_busy;
     return GW_ERR_BUSY;
   }
@@ -230,6 +233,7 @@ void Router::drain(size_t max_items) {
   while (!queue_.empty() && n++ < max_items) {
     Item item = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= item.bytes->size();
     int rc = delivers_[item.adapter](*item.bytes);
     if (rc == GW_OK) {
       ++stats_.delivered;

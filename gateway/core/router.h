@@ -10,7 +10,8 @@
 //  * REPORT / EVENT / NOTIFICATION: to target.adapter if set, else fanned out to every adapter of
 //    every matching route, never back to the origin.
 // Deliveries are queued and drained from the loop, so an adapter is never re-entered from its own
-// emit(); the queue is bounded (submit returns GW_ERR_BUSY beyond it: back-pressure).
+// emit(); the queue is bounded in entries and bytes (submit returns GW_ERR_BUSY beyond either:
+// back-pressure — an adapter stops reading from the device that floods).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,7 @@ class Router {
   size_t pending() const { return pending_.size(); }
   size_t queued() const { return queue_.size(); }
   size_t max_queue() const { return max_queue_; }
+  uint64_t queued_bytes() const { return queued_bytes_; }
 
  private:
   struct Pending {
@@ -91,6 +93,8 @@ class Router {
   uint64_t default_timeout_ms_;
   size_t max_pending_;
   size_t max_queue_;
+  uint64_t max_queue_bytes_;
+  uint64_t queued_bytes_ = 0;  // bytes of envelopes waiting in queue_ (shared fan-out bytes count once per target)
   std::shared_ptr<const v1::MappingSet> mappings_;
   std::vector<std::string> names_;
   std::vector<bool> replaying_;

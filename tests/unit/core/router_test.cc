@@ -186,3 +186,40 @@ TEST_CASE("reports fan out along matching routes, never back to the origin") {
   CHECK(f.inbox["onem2m"].size() == 1);
   CHECK(f.inbox["oic"].size() == 2);
 }
+
+TEST_CASE("the delivery queue is bounded in bytes: a flood gets GW_ERR_BUSY, responses still pass") {
+  gw::EventLoop loop;
+  auto reg = std::move(gw::Registry::open(":memory:").value());
+  gw::v1::RouterConfig cfg;
+  cfg.set_max_queue_bytes(64 * 1024);
+  gw::Router router(loop, reg.get(), cfg);
+  int delivered = 0;
+  router.add_adapter("cam", [&](const std::string&) { ++delivered; return GW_OK; });
+  router.add_adapter("up", [&](const std::string&) { ++delivered; return GW_OK; });
+  auto maps = std::make_shared<gw::v1::MappingSet>();
+  auto* r = maps->add_route();
+  r->set_name("all");
+  r->add_to_adapter("up");
+  router.set_mappings(maps);
+  Envelope rep;
+  rep.set_kind(gw::v1::REPORT);
+  rep.mutable_origin()->set_adapter("cam");
+  *rep.mutable_content() = gw::make_string(std::string(1000, 'x'));
+  int accepted = 0, busy = 0;
+  for (int i = 0; i < 1000; ++i) {
+    int rc = router.submit(rep);
+    if (rc == GW_OK) ++accepted;
+    if (rc == GW_ERR_BUSY) ++busy;
+  }
+  CHECK(busy > 0);
+  CHECK(accepted < 100);  // ~64 KiB of 1 KiB envelopes
+  CHECK(router.queued_bytes() <= 64 * 1024 + 2048);
+  // A request's response is never refused, even when the queue is full.
+  Envelope req = Fixture::request("up", "q1", "cam");
+  router.drain_all();
+  REQUIRE(router.submit(req) == GW_OK);
+  for (int i = 0; i < 200; ++i) (void)router.submit(rep);
+  CHECK(router.submit(Fixture::response_to(req, gw::v1::OK)) == GW_OK);
+  router.drain_all();
+  CHECK(router.queued_bytes() == 0);
+}
