@@ -14,7 +14,7 @@
 namespace gw::onem2m::fuzz {
 
 [[noreturn]] inline void fail(const char* what, const std::string& detail) {
-  std::fprintf(stderr, "onem2m fuzz invariant violated: %s: %s\n", what, detail.c_str());
+  (void)std::fprintf(stderr, "onem2m fuzz invariant violated: %s: %s\n", what, detail.c_str());
   std::abort();
 }
 

@@ -1,0 +1,124 @@
+// The CSE resource tree: resolution of addresses, access control, the CREATE / RETRIEVE / UPDATE /
+// DELETE / discovery procedures of TS-0001/TS-0004 for CSEBase, AE, container, contentInstance,
+// subscription (with notifications), accessControlPolicy, flexContainer and remoteCSE, plus the
+// bridged devices (one flexContainer per gateway device). Transport-free: requests come in as
+// primitives, replies and CSE-originated requests go out through callbacks. Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gw/v1/mapping.pb.h"
+#include "onem2m/codec/primitive.h"
+#include "onem2m/codec/serialization.h"
+#include "store.h"
+
+namespace gw::onem2m::cse {
+
+struct Settings {
+  std::string cse_id;    // "/id-mn"
+  std::string cse_name;  // "cse-mn"
+  int cst = 2;           // cst::kMN / kIN
+  std::string poa;       // our broker as a pointOfAccess
+  std::string admin = "CAdmin";
+  std::string bridge_ae = "camgw";
+  std::string db_path;
+  bool sync_full = true;
+};
+
+using Reply = std::function<void(ResponsePrimitive)>;
+using Done = std::function<void(int rsc, const std::string& dbg)>;
+
+struct Hooks {
+  // Send a CSE-originated request (a notification) to the entity `to_id` (AE-ID or CSE-ID) in `f`;
+  // done(rsc) runs with the target's answer or a timeout code.
+  std::function<void(const std::string& to_id, RequestPrimitive req, Format f, Done done)> send;
+  // A oneM2M UPDATE of a writable bridged attribute: write `value` to device/path.
+  std::function<void(const std::string& device, const std::string& path, const Tree& value, Done done)> device_write;
+  std::function<int64_t()> wall_ms;
+  std::function<void(int level, const std::string&)> log;
+};
+
+class Cse {
+ public:
+  Cse(Settings s, Hooks h) : s_(std::move(s)), h_(std::move(h)) {}
+  // Opens the store, loads the tree, creates the CSEBase on first start. "" or the reason.
+  std::string open();
+
+  // One request; reply runs exactly once (now, or later for requests that wait on a peer).
+  void handle(const RequestPrimitive& req, const Reply& reply);
+
+  // Bridged devices. ensure_device creates (or completes) the device's flexContainer tree.
+  std::string ensure_device(const std::string& uuid, const std::string& name, const v1::DeviceModel* model);
+  // A REPORT / EVENT from a device. Returns false when nothing in the mapping names that path.
+  bool device_report(const std::string& uuid, const std::string& path, const Tree& value, bool is_event);
+  void set_online(const std::string& uuid, bool online);
+  bool has_device(const std::string& uuid) const { return devices_.count(uuid) != 0; }
+
+  size_t resource_count() const { return res_.size(); }
+  uint64_t notifications_sent() const { return notifications_; }
+  std::string structured(const std::string& ri) const;
+
+ private:
+  struct Res {
+    std::string ri, pi, rn, tag;
+    int ty = 0;
+    Tree a;                         // attributes (+ internal "__" keys)
+    std::vector<std::string> kids;  // child ri in creation order
+  };
+  struct Target {
+    std::string ri;
+    int virt = 0;  // 1 = la, 2 = ol
+  };
+
+  int64_t now() const { return h_.wall_ms(); }
+  std::string ts() const;
+  std::string new_ri(const std::string& prefix);
+  std::string bare_cse() const;
+  std::string norm_originator(const std::string& fr) const;
+  bool known_originator(const std::string& fr) const;
+  Target resolve(const std::string& to) const;
+  std::string child_by_name(const std::string& pi, const std::string& rn) const;
+  bool allowed(const std::string& fr, const Res& r, int acop_bit) const;
+  bool acp_grants(const std::string& acp_ri, const std::string& fr, int bit, bool self_privileges) const;
+  bool owns(const std::string& fr, const Res& r) const;
+  Tree render(const Res& r) const;  // {tag: attributes}
+  Tree attrs(const Res& r) const;   // attributes without internal keys
+  std::string persist(const Res& r);
+  void insert(Res r);
+  void remove_tree(const std::string& ri, bool notify);
+
+  void do_create(const RequestPrimitive& req, const std::string& fr, Res& parent, const Reply& reply);
+  void do_retrieve(const RequestPrimitive& req, const Res& r, const Reply& reply);
+  void do_update(const RequestPrimitive& req, const std::string& fr, Res& r, const Reply& reply);
+  void do_delete(const RequestPrimitive& req, Res& r, const Reply& reply);
+  void do_discovery(const RequestPrimitive& req, const std::string& fr, const Res& r, const Reply& reply);
+  ResponsePrimitive ok(const RequestPrimitive& req, int rsc) const;
+  ResponsePrimitive err(const RequestPrimitive& req, int rsc, const std::string& dbg) const;
+  void finish_create(const RequestPrimitive& req, Res r, const Reply& reply);
+  void enforce_container(Res& cnt);
+  void notify(const std::string& holder_ri, int net, const Res& subject, const Tree& modified);
+  void send_notification(const Res& sub, const Tree& sgn);
+  Format entity_format(const std::string& id) const;
+  std::string nu_target(const std::string& nu) const;
+  bool matches(const FilterCriteria& fc, const Res& r) const;
+  void apply_update(Res& r, const Tree& pc, Tree& modified);
+
+  Settings s_;
+  Hooks h_;
+  Store store_;
+  std::unordered_map<std::string, Res> res_;
+  std::string base_ri_;
+  std::set<std::string> aeis_;                          // registered AE-IDs
+  std::set<std::string> csis_;                          // registered remote CSE-IDs
+  std::map<std::string, std::string> devices_;          // device uuid -> fcnt ri
+  uint64_t seq_ = 0;
+  uint64_t notifications_ = 0;
+};
+
+}  // namespace gw::onem2m::cse

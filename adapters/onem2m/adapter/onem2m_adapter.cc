@@ -1,0 +1,477 @@
+// gw_onem2m: a oneM2M CSE over the MQTT binding (TS-0010), hosting the resource tree of cse.h and
+// exposing the gateway's bridged devices as flexContainers. libmosquitto is driven from the
+// gateway loop (no network thread): its socket is watched with watch_fd, mosquitto_loop_read /
+// loop_write run on readiness, loop_misc on a 1 s timer, reconnects on a back-off timer.
+#include <mosquitto.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "cse.h"
+#include "gw/adapter_sdk.h"
+#include "gw/status.h"
+#include "gw/value.h"
+#include "onem2m.pb.h"
+#include "onem2m/codec/serialization.h"
+#include "onem2m/codec/topic.h"
+
+namespace {
+
+using gw::v1::Envelope;
+using namespace gw::onem2m;
+using Cfg = gw::onem2m::v1::OneM2MConfig;
+
+struct MosqInit {
+  MosqInit() { mosquitto_lib_init(); }
+};
+
+class OneM2MAdapter : public gw::sdk::Adapter {
+ public:
+  using Adapter::Adapter;
+  ~OneM2MAdapter() override {
+    teardown();
+    if (mosq_) mosquitto_destroy(mosq_);
+  }
+
+  std::string configure(const std::string& bytes) override {
+    if (!cfg_.ParseFromString(bytes)) return "onem2m: config does not decode";
+    if (cfg_.cse_id().empty() || cfg_.cse_name().empty()) return "onem2m: cse_id and cse_name are required";
+    cse_id_ = sp_relative_cse_id(cfg_.cse_id());
+    if (cfg_.cse_name().find('/') != std::string::npos) return "onem2m: cse_name must not contain '/'";
+    auto poa = parse_poa(cfg_.broker().url());
+    if (!poa.ok()) return "onem2m: broker.url: " + poa.error().message;
+    poa_ = poa.value();
+    if (poa_.tls && cfg_.broker().ca_file().empty()) return "onem2m: mqtts:// needs broker.ca_file";
+    if (cfg_.role() == Cfg::IN && cfg_.has_registrar()) return "onem2m: an IN-CSE has no registrar";
+    if (cfg_.has_registrar()) return "onem2m: registration with a registrar CSE (Mcc) is not implemented yet";
+    keepalive_ = cfg_.keep_alive_s() ? static_cast<int>(cfg_.keep_alive_s()) : 60;
+    backoff_min_ = cfg_.reconnect_min_ms() ? cfg_.reconnect_min_ms() : 500;
+    backoff_max_ = cfg_.reconnect_max_ms() ? cfg_.reconnect_max_ms() : 30000;
+    timeout_ms_ = cfg_.request_timeout_ms() ? cfg_.request_timeout_ms() : 5000;
+    switch (cfg_.default_serialization()) {
+      case Cfg::CBOR: default_fmt_ = Format::kCbor; break;
+      case Cfg::XML: default_fmt_ = Format::kXml; break;
+      default: default_fmt_ = Format::kJson; break;
+    }
+    return "";
+  }
+
+  std::string start() override {
+    static MosqInit init;
+    gw::onem2m::cse::Settings s;
+    s.cse_id = cse_id_;
+    s.cse_name = cfg_.cse_name();
+    s.cst = cfg_.role() == Cfg::IN ? cst::kIN : cst::kMN;
+    s.poa = format_poa(poa_);
+    if (!cfg_.admin_originator().empty()) s.admin = cfg_.admin_originator();
+    if (!cfg_.bridge_ae().empty()) s.bridge_ae = cfg_.bridge_ae();
+    s.db_path = std::string(host_.state_dir()) + "/cse.db";
+    s.sync_full = !cfg_.db_sync_normal();
+    gw::onem2m::cse::Hooks h;
+    h.send = [this](const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
+      send_request(to, std::move(req), f, std::move(done));
+    };
+    h.device_write = [this](const std::string& dev, const std::string& path, const Tree& v, gw::onem2m::cse::Done done) {
+      device_write(dev, path, v, std::move(done));
+    };
+    h.wall_ms = [this] { return host_.wall_ms(); };
+    h.log = [this](int level, const std::string& m) { host_.log(level, m); };
+    cse_ = std::make_unique<gw::onem2m::cse::Cse>(s, h);
+    std::string e = cse_->open();
+    if (!e.empty()) return "onem2m: " + e;
+    sync_devices();
+
+    std::string client_id = make_client_id(EntityKind::kCse, cse_id_);
+    mosq_ = mosquitto_new(client_id.c_str(), false, this);
+    if (!mosq_) return "onem2m: mosquitto_new failed";
+    mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_max_inflight_messages_set(mosq_, 1000);
+    if (!cfg_.broker().username().empty())
+      mosquitto_username_pw_set(mosq_, cfg_.broker().username().c_str(),
+                                cfg_.broker().password().empty() ? nullptr : cfg_.broker().password().c_str());
+    if (poa_.tls && mosquitto_tls_set(mosq_, cfg_.broker().ca_file().c_str(), nullptr, nullptr, nullptr, nullptr) !=
+                        MOSQ_ERR_SUCCESS)
+      return "onem2m: cannot use CA file " + cfg_.broker().ca_file();
+    mosquitto_connect_callback_set(mosq_, &OneM2MAdapter::on_connect);
+    mosquitto_disconnect_callback_set(mosq_, &OneM2MAdapter::on_disconnect);
+    mosquitto_message_callback_set(mosq_, &OneM2MAdapter::on_message);
+    misc_timer_ = host_.timer(1000, 1000, &OneM2MAdapter::on_misc, this);
+    int rc = mosquitto_connect_async(mosq_, poa_.host.c_str(), poa_.port, keepalive_);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      host_.log(GW_LOG_WARN, std::string("broker ") + format_poa(poa_) + ": " + mosquitto_strerror(rc));
+      schedule_reconnect();
+    } else {
+      watch_socket();
+    }
+    return "";
+  }
+
+  std::string on_mappings() override {
+    if (cse_) sync_devices();
+    return "";
+  }
+
+  int deliver(const Envelope& env) override {
+    if (env.kind() == gw::v1::RESPONSE) {
+      auto it = device_pending_.find(env.correlation_id());
+      if (it == device_pending_.end()) return GW_OK;
+      auto p = std::move(it->second);
+      device_pending_.erase(it);
+      host_.cancel(p.timer);
+      int rsc = gw::status_info(env.status()).onem2m_rsc;
+      p.done(rsc, env.status_detail().empty() ? gw::v1::Status_Name(env.status()) : env.status_detail());
+      return GW_OK;
+    }
+    if (env.kind() == gw::v1::REPORT || env.kind() == gw::v1::EVENT) {
+      const std::string& dev = env.origin().device();
+      if (!dev.empty()) {
+        if (!cse_->has_device(dev)) add_device(dev);
+        bool event = env.kind() == gw::v1::EVENT;
+        if (cse_->has_device(dev)) {
+          Tree v = gw::value_to_ojson(env.content());
+          if (!cse_->device_report(dev, env.origin().path(), v, event)) ++unmapped_;
+          else ++bridged_;
+        }
+      }
+      // The tree change is committed (and notifications queued): the journal may move on.
+      if (env.journal_seq()) host_.journal_ack(env.journal_seq());
+      return GW_OK;
+    }
+    if (env.kind() == gw::v1::REQUEST) {
+      Envelope r;
+      r.set_kind(gw::v1::RESPONSE);
+      r.set_op(env.op());
+      r.set_correlation_id(env.correlation_id());
+      *r.mutable_origin() = env.target();
+      *r.mutable_target() = env.origin();
+      r.set_status(gw::v1::NOT_IMPLEMENTED);
+      r.set_status_detail("the oneM2M adapter takes no envelope requests");
+      host_.emit(r);
+    }
+    return GW_OK;
+  }
+
+  void stop() override {
+    stopping_ = true;
+    if (mosq_ && connected_) {
+      mosquitto_disconnect(mosq_);
+      flush();
+    }
+    teardown();
+  }
+
+  std::string status_json() override {
+    nlohmann::json j;
+    j["connected"] = connected_;
+    j["requests"] = requests_;
+    j["resources"] = cse_ ? cse_->resource_count() : 0;
+    j["notifications"] = cse_ ? cse_->notifications_sent() : 0;
+    j["bridged"] = bridged_;
+    j["unmapped"] = unmapped_;
+    j["reconnects"] = reconnects_;
+    return j.dump();
+  }
+
+ private:
+  struct Pending {
+    gw::onem2m::cse::Done done;
+    uint64_t timer = 0;
+  };
+
+  void teardown() {
+    if (watch_) host_.unwatch_fd(watch_);
+    watch_ = 0;
+    watched_fd_ = -1;
+    if (misc_timer_) host_.cancel(misc_timer_);
+    if (reconnect_timer_) host_.cancel(reconnect_timer_);
+    misc_timer_ = reconnect_timer_ = 0;
+    for (auto& [k, p] : mqtt_pending_) host_.cancel(p.timer);
+    for (auto& [k, p] : device_pending_) host_.cancel(p.timer);
+    mqtt_pending_.clear();
+    device_pending_.clear();
+  }
+
+  // ---- devices ----
+  const gw::v1::DeviceModel* model_of(const std::string& name) {
+    for (auto& m : mappings_.model())
+      if (m.name() == name) return &m;
+    return nullptr;
+  }
+
+  void sync_devices() {
+    if (auto m = host_.mappings()) mappings_ = *m;
+    auto all = host_.all_devices();
+    if (!all) return;
+    for (auto& d : all->device()) {
+      if (d.adapter() == host_.name()) continue;
+      std::string e = cse_->ensure_device(d.uuid(), d.name(), model_of(d.model()));
+      if (!e.empty()) host_.log(GW_LOG_ERROR, "device " + d.uuid() + ": " + e);
+      cse_->set_online(d.uuid(), d.online());
+    }
+  }
+
+  void add_device(const std::string& uuid) {
+    auto d = host_.device(uuid.c_str());
+    if (!d) return;
+    std::string e = cse_->ensure_device(d->uuid(), d->name(), model_of(d->model()));
+    if (!e.empty()) host_.log(GW_LOG_ERROR, "device " + uuid + ": " + e);
+  }
+
+  void device_write(const std::string& dev, const std::string& path, const Tree& v, gw::onem2m::cse::Done done) {
+    Envelope e;
+    e.set_kind(gw::v1::REQUEST);
+    e.set_op(gw::v1::UPDATE);
+    std::string corr = std::string(host_.name()) + "-w" + std::to_string(++corr_seq_);
+    e.set_correlation_id(corr);
+    e.mutable_target()->set_device(dev);
+    e.mutable_target()->set_path(path.rfind("*/", 0) == 0 ? "0" + path.substr(1) : path);
+    *e.mutable_content() = gw::value_from_ojson(v);
+    e.set_expires_ms(host_.wall_ms() + timeout_ms_);
+    int rc = host_.emit(e);
+    if (rc != GW_OK && rc != GW_ERR_NO_ROUTE) {
+      done(gw::status_info(gw::v1::BUSY).onem2m_rsc, "gateway busy");
+      return;
+    }
+    if (rc == GW_ERR_NO_ROUTE) {
+      // The router answers with an error response; wait for it like for any other answer.
+    }
+    Pending p;
+    p.done = std::move(done);
+    auto* ctx = new TimerCtx{this, corr, true};
+    p.timer = host_.timer(timeout_ms_ + 200, 0, &OneM2MAdapter::on_pending_timeout, ctx);
+    timer_ctx_.emplace_back(ctx);
+    device_pending_[corr] = std::move(p);
+  }
+
+  // ---- MQTT ----
+  struct TimerCtx {
+    OneM2MAdapter* self;
+    std::string key;
+    bool device;
+  };
+
+  static void on_pending_timeout(void* u) {
+    auto* c = static_cast<TimerCtx*>(u);
+    auto& map = c->device ? c->self->device_pending_ : c->self->mqtt_pending_;
+    auto it = map.find(c->key);
+    if (it == map.end()) return;
+    auto p = std::move(it->second);
+    map.erase(it);
+    p.done(gw::status_info(gw::v1::REQUEST_TIMEOUT).onem2m_rsc, "no answer within " + std::to_string(c->self->timeout_ms_) + " ms");
+  }
+
+  void send_request(const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
+    auto topic = make_topic(TopicKind::kRequest, cse_id_, to, f);
+    auto bytes = encode(req, f);
+    if (!topic.ok() || !bytes.ok()) {
+      done(rsc::kInternalServerError, topic.ok() ? bytes.error().message : topic.error().message);
+      return;
+    }
+    if (!connected_) {
+      done(rsc::kTargetNotReachable, "broker not connected");
+      return;
+    }
+    publish(topic.value(), bytes.value());
+    Pending p;
+    p.done = std::move(done);
+    auto* ctx = new TimerCtx{this, req.rqi, false};
+    timer_ctx_.emplace_back(ctx);
+    p.timer = host_.timer(timeout_ms_, 0, &OneM2MAdapter::on_pending_timeout, ctx);
+    mqtt_pending_[req.rqi] = std::move(p);
+  }
+
+  void publish(const std::string& topic, const std::string& payload) {
+    int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false);
+    if (rc != MOSQ_ERR_SUCCESS) host_.log(GW_LOG_WARN, "publish " + topic + ": " + mosquitto_strerror(rc));
+  }
+
+  void watch_socket() {
+    int fd = mosquitto_socket(mosq_);
+    if (fd == watched_fd_ && watch_) {
+      update_interest();
+      return;
+    }
+    if (watch_) host_.unwatch_fd(watch_);
+    watch_ = 0;
+    watched_fd_ = fd;
+    if (fd < 0) return;
+    watch_ = host_.watch_fd(fd, GW_FD_READ | GW_FD_WRITE, &OneM2MAdapter::on_fd, this);
+  }
+
+  void update_interest() {
+    if (!watch_) return;
+    // A connect in progress completes with writability; afterwards only pending output needs it.
+    host_.update_fd(watch_, GW_FD_READ | (mosquitto_want_write(mosq_) || !connected_ ? GW_FD_WRITE : 0));
+  }
+
+  void flush() {
+    if (mosquitto_socket(mosq_) >= 0 && mosquitto_want_write(mosq_)) mosquitto_loop_write(mosq_, 1);
+  }
+
+  static void on_fd(void* u, int, uint32_t ev) {
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    int rc = MOSQ_ERR_SUCCESS;
+    if (ev & (GW_FD_READ | GW_FD_ERROR)) rc = mosquitto_loop_read(a->mosq_, 100);
+    if (rc == MOSQ_ERR_SUCCESS && (ev & GW_FD_WRITE) && mosquitto_socket(a->mosq_) >= 0)
+      rc = mosquitto_loop_write(a->mosq_, 100);
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(a->mosq_) >= 0 && mosquitto_want_write(a->mosq_))
+      rc = mosquitto_loop_write(a->mosq_, 100);
+    a->after_io(rc);
+  }
+
+  void after_io(int rc) {
+    if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(mosq_) < 0) {
+      lost(rc);
+      return;
+    }
+    watch_socket();
+  }
+
+  void lost(int rc) {
+    if (watch_) host_.unwatch_fd(watch_);
+    watch_ = 0;
+    watched_fd_ = -1;
+    bool was = connected_;
+    connected_ = false;
+    if (stopping_) return;
+    if (was || rc != MOSQ_ERR_SUCCESS)
+      host_.log(GW_LOG_WARN, std::string("broker connection lost: ") + mosquitto_strerror(rc));
+    schedule_reconnect();
+  }
+
+  void schedule_reconnect() {
+    if (reconnect_timer_ || stopping_) return;
+    uint64_t base = backoff_ ? backoff_ : backoff_min_;
+    backoff_ = std::min<uint64_t>(base * 2, backoff_max_);
+    std::uniform_int_distribution<int64_t> jitter(-static_cast<int64_t>(base / 4), static_cast<int64_t>(base / 4));
+    uint64_t delay = static_cast<uint64_t>(std::max<int64_t>(10, static_cast<int64_t>(base) + jitter(rng_)));
+    reconnect_timer_ = host_.timer(delay, 0, &OneM2MAdapter::on_reconnect, this);
+  }
+
+  static void on_reconnect(void* u) {
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    a->reconnect_timer_ = 0;
+    ++a->reconnects_;
+    int rc = mosquitto_reconnect_async(a->mosq_);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      a->schedule_reconnect();
+      return;
+    }
+    a->watch_socket();
+  }
+
+  static void on_misc(void* u) {
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    if (mosquitto_socket(a->mosq_) < 0) return;
+    int rc = mosquitto_loop_misc(a->mosq_);
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(a->mosq_)) rc = mosquitto_loop_write(a->mosq_, 1);
+    a->after_io(rc);
+  }
+
+  static void on_connect(struct mosquitto* m, void* u, int rc) {
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    if (rc != 0) {
+      a->host_.log(GW_LOG_WARN, std::string("broker refused the connection: ") + mosquitto_connack_string(rc));
+      return;  // libmosquitto closes the socket; after_io schedules the retry
+    }
+    a->connected_ = true;
+    a->backoff_ = 0;
+    for (auto& t : cse_subscriptions(a->cse_id_)) mosquitto_subscribe(m, nullptr, t.c_str(), 1);
+    a->host_.log(GW_LOG_INFO, "connected to " + format_poa(a->poa_) + " as " + make_client_id(EntityKind::kCse, a->cse_id_));
+    if (a->ever_connected_) a->host_.journal_replay();  // the upstream was away: re-deliver what is unacked
+    a->ever_connected_ = true;
+  }
+
+  static void on_disconnect(struct mosquitto*, void* u, int) {
+    static_cast<OneM2MAdapter*>(u)->connected_ = false;
+  }
+
+  static void on_message(struct mosquitto*, void* u, const struct mosquitto_message* msg) {
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    a->incoming(msg->topic, std::string_view(static_cast<const char*>(msg->payload), static_cast<size_t>(msg->payloadlen)));
+  }
+
+  void incoming(const std::string& topic_s, std::string_view payload) {
+    auto topic = parse_topic(topic_s);
+    if (!topic.ok()) {
+      host_.log(GW_LOG_WARN, "dropped message on " + topic_s + ": " + topic.error().message);
+      return;
+    }
+    const Topic& t = topic.value();
+    Format f = t.format_given ? t.format : sniff_format(payload);
+    if (t.kind == TopicKind::kResponse) {
+      auto r = decode_response(payload, f);
+      if (!r.ok()) {
+        host_.log(GW_LOG_WARN, "undecodable response on " + topic_s + ": " + r.error().message);
+        return;
+      }
+      auto it = mqtt_pending_.find(r.value().rqi);
+      if (it == mqtt_pending_.end()) return;
+      auto p = std::move(it->second);
+      mqtt_pending_.erase(it);
+      host_.cancel(p.timer);
+      p.done(r.value().rsc, "");
+      return;
+    }
+    if (t.kind != TopicKind::kRequest && t.kind != TopicKind::kRegRequest) return;
+    auto rt = response_topic_for(t);
+    if (!rt.ok()) return;
+    std::string resp_topic = format_topic(rt.value());
+    ++requests_;
+    auto req = decode_request(payload, f);
+    if (!req.ok()) {
+      auto partial = partial_decode_request(payload, f);
+      if (!partial.ok()) {
+        host_.log(GW_LOG_WARN, "dropped undecodable request on " + topic_s + ": " + req.error().message);
+        return;
+      }
+      answer(resp_topic, bad_request_answer(partial.value(), cse_id_), f);
+      return;
+    }
+    cse_->handle(req.value(), [this, resp_topic, f](const ResponsePrimitive& r) { answer(resp_topic, r, f); });
+  }
+
+  void answer(const std::string& topic, const ResponsePrimitive& r, Format f) {
+    auto bytes = encode(r, f);
+    if (!bytes.ok()) {
+      host_.log(GW_LOG_ERROR, "cannot encode response " + r.rqi + ": " + bytes.error().message);
+      ResponsePrimitive e;
+      e.rsc = rsc::kInternalServerError;
+      e.rqi = r.rqi;
+      e.to = r.to;
+      e.fr = r.fr;
+      bytes = encode(e, f);
+      if (!bytes.ok()) return;
+    }
+    if (!mosq_ || !connected_) return;
+    publish(topic, bytes.value());
+    update_interest();
+  }
+
+  Cfg cfg_;
+  std::string cse_id_;
+  PointOfAccess poa_;
+  int keepalive_ = 60;
+  uint64_t backoff_min_ = 500, backoff_max_ = 30000, backoff_ = 0;
+  uint64_t timeout_ms_ = 5000;
+  Format default_fmt_ = Format::kJson;
+  std::unique_ptr<gw::onem2m::cse::Cse> cse_;
+  gw::v1::MappingSet mappings_;
+  struct mosquitto* mosq_ = nullptr;
+  uint64_t watch_ = 0, misc_timer_ = 0, reconnect_timer_ = 0;
+  int watched_fd_ = -1;
+  bool connected_ = false, ever_connected_ = false, stopping_ = false;
+  std::map<std::string, Pending> mqtt_pending_, device_pending_;
+  std::vector<std::unique_ptr<TimerCtx>> timer_ctx_;
+  uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace
+
+GW_DEFINE_ADAPTER(OneM2MAdapter, "onem2m", "0.1.0", "oneM2M CSE over the MQTT binding (TS-0010)",
+                  "gw.onem2m.v1.OneM2MConfig")

@@ -1,0 +1,45 @@
+// Persistence of the CSE resource tree: one SQLite table, one row per resource (its attributes as
+// JSON text), loaded whole at start and written through on every change.
+//
+// Why SQLite and not a file of our own: a change (create a contentInstance, evict the oldest one,
+// update the parent container's cni/cbs) touches several resources and must land together or not
+// at all; SQLite's WAL journal gives that atomicity and crash safety on flash without a server, and
+// the project already depends on it (device registry). The file is {state_dir}/cse.db, mode 0600.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <functional>
+#include <string>
+
+namespace gw::onem2m::cse {
+
+class Store {
+ public:
+  Store() = default;
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens (creates) the database. "" on success, else the reason.
+  std::string open(const std::string& path, bool sync_full);
+  // Calls fn(ri, body) for every stored resource in insertion order.
+  std::string load(const std::function<void(const std::string&, const std::string&)>& fn);
+
+  // A transaction groups the writes of one operation. Writes outside one autocommit.
+  void begin();
+  std::string commit();
+  std::string put(const std::string& ri, const std::string& body);
+  std::string erase(const std::string& ri);
+  std::string get_meta(const std::string& key);
+  std::string set_meta(const std::string& key, const std::string& value);
+
+ private:
+  std::string exec(const char* sql);
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* put_ = nullptr;
+  sqlite3_stmt* del_ = nullptr;
+  int depth_ = 0;
+};
+
+}  // namespace gw::onem2m::cse
