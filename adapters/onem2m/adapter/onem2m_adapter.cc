@@ -206,7 +206,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     if (auto m = host_.mappings()) mappings_ = *m;
     auto all = host_.all_devices();
     if (!all) return;
-    for (auto& d : all->device()) {
+    for (auto& d : all->devices()) {
       if (d.adapter() == host_.name()) continue;
       std::string e = cse_->ensure_device(d.uuid(), d.name(), model_of(d.model()));
       if (!e.empty()) host_.log(GW_LOG_ERROR, "device " + d.uuid() + ": " + e);
