@@ -6,6 +6,7 @@ namespace gw {
 namespace {
 using S = v1::Status;
 // Keep in sync with the table in gateway/proto/gw/v1/envelope.proto (status_test checks both).
+// Reverse lookups take the first row with a code, so order matters where codes repeat.
 constexpr std::array<StatusInfo, 21> kTable{{
     {S::OK, 2000, 205, 200, "OK", 0},
     {S::CREATED, 2001, 201, 201, "Created", -1},
@@ -23,8 +24,8 @@ constexpr std::array<StatusInfo, 21> kTable{{
     {S::UNAUTHORIZED, 4101, 401, 401, "Unauthorized", 10},
     {S::EXPIRED, 4008, 408, 408, "Request Timeout", -1},
     {S::TARGET_NOT_REACHABLE, 5103, 503, 503, "Service Unavailable", -1},
-    {S::DEVICE_ERROR, 5000, 502, 502, "Bad Gateway", -1},
     {S::INTERNAL_ERROR, 5000, 500, 500, "Internal Server Error", 6},
+    {S::DEVICE_ERROR, 5000, 502, 502, "Bad Gateway", -1},
     {S::NOT_IMPLEMENTED, 5001, 501, 501, "Not Implemented", -1},
     {S::BUSY, 5000, 503, 503, "Service Unavailable", -1},
     {S::STATUS_UNSPECIFIED, 5000, 500, 500, "Internal Server Error", -1},
@@ -46,83 +47,26 @@ bool status_is_success(v1::Status s) {
   return s == S::OK || s == S::CREATED || s == S::DELETED || s == S::CHANGED || s == S::ACCEPTED;
 }
 
+namespace {
+// First row whose `field` equals code; else by class (2xx success, 4xx client error, else server).
+v1::Status lookup(int code, int StatusInfo::*field, int scale) {
+  for (const auto& i : kTable)
+    if (i.*field == code && i.status != S::STATUS_UNSPECIFIED) return i.status;
+  int cls = code / scale;
+  if (cls == 2) return S::OK;
+  if (cls == 4) return S::BAD_REQUEST;
+  return S::INTERNAL_ERROR;
+}
+}  // namespace
+
 v1::Status status_from_onem2m(int rsc) {
-  switch (rsc) {
-    case 1000: case 1001: case 1002: return S::ACCEPTED;
-    case 2000: return S::OK;
-    case 2001: return S::CREATED;
-    case 2002: return S::DELETED;
-    case 2004: return S::CHANGED;
-    case 4000: return S::BAD_REQUEST;
-    case 4004: return S::NOT_FOUND;
-    case 4005: return S::OPERATION_NOT_ALLOWED;
-    case 4008: return S::REQUEST_TIMEOUT;
-    case 4015: return S::UNSUPPORTED_MEDIA;
-    case 4101: return S::UNAUTHORIZED;
-    case 4103: return S::FORBIDDEN;
-    case 4105: return S::CONFLICT;
-    case 5001: return S::NOT_IMPLEMENTED;
-    case 5103: return S::TARGET_NOT_REACHABLE;
-    case 5207: return S::NOT_ACCEPTABLE;
-    default: break;
-  }
-  if (rsc >= 2000 && rsc < 3000) return S::OK;
-  if (rsc >= 4000 && rsc < 5000) return S::BAD_REQUEST;
-  return S::INTERNAL_ERROR;
+  if (rsc >= 1000 && rsc < 2000) return S::ACCEPTED;
+  return lookup(rsc, &StatusInfo::onem2m_rsc, 1000);
 }
 
-v1::Status status_from_coap(int c) {
-  switch (c) {
-    case 201: return S::CREATED;
-    case 202: return S::DELETED;
-    case 203: return S::ACCEPTED;
-    case 204: return S::CHANGED;
-    case 205: return S::OK;
-    case 400: return S::BAD_REQUEST;
-    case 401: return S::UNAUTHORIZED;
-    case 403: return S::FORBIDDEN;
-    case 404: return S::NOT_FOUND;
-    case 405: return S::OPERATION_NOT_ALLOWED;
-    case 406: return S::NOT_ACCEPTABLE;
-    case 408: return S::EXPIRED;
-    case 409: return S::CONFLICT;
-    case 415: return S::UNSUPPORTED_MEDIA;
-    case 501: return S::NOT_IMPLEMENTED;
-    case 502: return S::DEVICE_ERROR;
-    case 503: return S::TARGET_NOT_REACHABLE;
-    case 504: return S::REQUEST_TIMEOUT;
-    default: break;
-  }
-  if (c >= 200 && c < 300) return S::OK;
-  if (c >= 400 && c < 500) return S::BAD_REQUEST;
-  return S::INTERNAL_ERROR;
-}
+v1::Status status_from_coap(int c) { return lookup(c, &StatusInfo::coap, 100); }
 
-v1::Status status_from_http(int code) {
-  switch (code) {
-    case 200: return S::OK;
-    case 201: return S::CREATED;
-    case 202: return S::ACCEPTED;
-    case 204: return S::CHANGED;
-    case 400: return S::BAD_REQUEST;
-    case 401: return S::UNAUTHORIZED;
-    case 403: return S::FORBIDDEN;
-    case 404: return S::NOT_FOUND;
-    case 405: return S::OPERATION_NOT_ALLOWED;
-    case 406: return S::NOT_ACCEPTABLE;
-    case 408: return S::EXPIRED;
-    case 409: return S::CONFLICT;
-    case 415: return S::UNSUPPORTED_MEDIA;
-    case 501: return S::NOT_IMPLEMENTED;
-    case 502: return S::DEVICE_ERROR;
-    case 503: return S::TARGET_NOT_REACHABLE;
-    case 504: return S::REQUEST_TIMEOUT;
-    default: break;
-  }
-  if (code >= 200 && code < 300) return S::OK;
-  if (code >= 400 && code < 500) return S::BAD_REQUEST;
-  return S::INTERNAL_ERROR;
-}
+v1::Status status_from_http(int code) { return lookup(code, &StatusInfo::http, 100); }
 
 v1::Status status_from_osap(int r) {
   switch (r) {

@@ -55,6 +55,11 @@ adapter {
 
 const char* kRoutes = "route { name: \"up\" from_adapter: \"devices\" kind: REPORT to_adapter: \"probe\" }\n";
 
+gw::Gateway::Options options(const gwtest::TempDir& t, const std::string& cfgp) {
+  auto o = options(t, cfgp);
+  return o;
+}
+
 void pump(gw::EventLoop& loop, int ms) {
   uint64_t end = loop.now_ms() + ms;
   while (loop.now_ms() < end) loop.run_once(10);
@@ -67,11 +72,7 @@ TEST_CASE("envelopes round-trip through the router between a loaded module and a
   t.write("maps/routes.textproto", kRoutes);
   auto cfgp = t.write("gw.textproto", config_text("maps"));
   gw::EventLoop loop;
-  gw::Gateway::Options o;
-  o.config_path = cfgp;
-  o.module_dir = gwtest::module_dir();
-  o.state_dir = t.file("state");
-  o.builtins = {&kProbe};
+  auto o = options(t, cfgp);
   auto g = gw::Gateway::create(loop, o);
   REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.error().message));
   REQUIRE(g.value()->start().ok());
@@ -132,11 +133,7 @@ TEST_CASE("SIGHUP reload: a broken mapping file keeps the active mappings; a goo
   auto routes = t.write("maps/routes.textproto", kRoutes);
   auto cfgp = t.write("gw.textproto", config_text("maps"));
   gw::EventLoop loop;
-  gw::Gateway::Options o;
-  o.config_path = cfgp;
-  o.module_dir = gwtest::module_dir();
-  o.state_dir = t.file("state");
-  o.builtins = {&kProbe};
+  auto o = options(t, cfgp);
   auto g = gw::Gateway::create(loop, o);
   REQUIRE(g.ok());
   REQUIRE(g.value()->start().ok());
@@ -173,11 +170,7 @@ adapter { name: "probe" module: "probe"
   config { [type.googleapis.com/gw.loopback.v1.LoopbackConfig] { devices: 1 } } }
 )");
   gw::EventLoop loop;
-  gw::Gateway::Options o;
-  o.config_path = cfgp;
-  o.module_dir = gwtest::module_dir();
-  o.state_dir = t.file("state");
-  o.builtins = {&kProbe};
+  auto o = options(t, cfgp);
   auto g = gw::Gateway::create(loop, o);
   REQUIRE_FALSE(g.ok());
   CHECK(g.error().message.find(cfgp + ":4:") == 0);
@@ -194,11 +187,7 @@ adapter { name: "devices" module: "loopback"
   config { [type.googleapis.com/gw.loopback.v1.LoopbackConfig] { devices: 2 model: "m1" report_interval_ms: 5 durable: true } } }
 adapter { name: "probe" module: "probe" }
 )");
-  gw::Gateway::Options o;
-  o.config_path = cfgp;
-  o.module_dir = gwtest::module_dir();
-  o.state_dir = t.file("state");
-  o.builtins = {&kProbe};
+  auto o = options(t, cfgp);
   uint64_t acked_up_to = 0, last_seen = 0;
   {
     gw::EventLoop loop;
@@ -249,11 +238,7 @@ TEST_CASE("an adapter sees other adapters' devices but never their secrets") {
   t.write("maps/routes.textproto", kRoutes);
   auto cfgp = t.write("gw.textproto", config_text("maps"));
   gw::EventLoop loop;
-  gw::Gateway::Options o;
-  o.config_path = cfgp;
-  o.module_dir = gwtest::module_dir();
-  o.state_dir = t.file("state");
-  o.builtins = {&kProbe};
+  auto o = options(t, cfgp);
   auto g = gw::Gateway::create(loop, o);
   REQUIRE(g.ok());
   REQUIRE(g.value()->start().ok());

@@ -51,3 +51,24 @@ TEST_CASE("the table written in envelope.proto is the table in code") {
   }
   CHECK(rows == gw::v1::Status_descriptor()->value_count() - 1);  // all but STATUS_UNSPECIFIED
 }
+
+TEST_CASE("reverse mappings agree with the table for every row's own code") {
+  const auto* desc = gw::v1::Status_descriptor();
+  for (int i = 0; i < desc->value_count(); ++i) {
+    auto s = static_cast<Status>(desc->value(i)->number());
+    if (s == gw::v1::STATUS_UNSPECIFIED) continue;
+    const auto& info = gw::status_info(s);
+    INFO(gw::v1::Status_Name(s));
+    // The status found for a row's code maps back to that same code (codes shared by several
+    // statuses resolve to one of them, consistently).
+    CHECK(gw::status_info(gw::status_from_onem2m(info.onem2m_rsc)).onem2m_rsc == info.onem2m_rsc);
+    CHECK(gw::status_info(gw::status_from_coap(info.coap)).coap == info.coap);
+    CHECK(gw::status_info(gw::status_from_http(info.http)).http == info.http);
+  }
+  CHECK(gw::status_from_onem2m(5000) == gw::v1::INTERNAL_ERROR);
+  CHECK(gw::status_from_onem2m(1001) == gw::v1::ACCEPTED);
+  CHECK(gw::status_from_onem2m(2999) == gw::v1::OK);
+  CHECK(gw::status_from_coap(431) == gw::v1::BAD_REQUEST);
+  CHECK(gw::status_from_http(599) == gw::v1::INTERNAL_ERROR);
+  CHECK(gw::status_from_http(502) == gw::v1::DEVICE_ERROR);
+}
