@@ -56,7 +56,11 @@ adapter {
 const char* kRoutes = "route { name: \"up\" from_adapter: \"devices\" kind: REPORT to_adapter: \"probe\" }\n";
 
 gw::Gateway::Options options(const gwtest::TempDir& t, const std::string& cfgp) {
-  auto o = options(t, cfgp);
+  gw::Gateway::Options o;
+  o.config_path = cfgp;
+  o.module_dir = gwtest::module_dir();
+  o.state_dir = t.file("state");
+  o.builtins = {&kProbe};
   return o;
 }
 
