@@ -356,8 +356,12 @@ void OsapAdapter::DeviceConnected(DasConn& c, bool resumed) {
     auto topic = topics::BuildLegacyDownlink({d.serial, topics::kDomainAccess, 1});
     if (topic) {
       auto r = PublishToDevice(d, topic.value(), common, body.dump(), static_cast<uint16_t>(cfg_.keep_alive_s()));
-      if (!r) Log(GW_LOG_WARN, c.Who() + ": keep-alive change not sent: " + r.error().message);
-      else c.keep_alive_s = std::max(c.keep_alive_s, cfg_.keep_alive_s());
+      if (!r) {
+        Log(GW_LOG_WARN, c.Who() + ": keep-alive change not sent: " + r.error().message);
+      } else {
+        c.keep_alive_s = std::max(c.keep_alive_s, cfg_.keep_alive_s());
+        Log(GW_LOG_INFO, c.Who() + ": keep-alive change to " + std::to_string(cfg_.keep_alive_s()) + " s queued on " + topic.value());
+      }
       c.Touch();
     }
   }

@@ -185,7 +185,7 @@ TEST_CASE("DAS: CONNACK codes 4, 5, 10, 11, 12, and a resumed session retransmit
     CHECK(m.Connect(true, 30, {}, wrong) == 11);
     Mqtt m2(rig, d);
     CHECK(m2.Connect(true, 30, R"({"SubSerial":"TESTSN0001","DeviceID":")" + std::string(32, 'Q') + "\"}") == 11);
-    CHECK(Logged("sn=TESTSN0001: CONNACK 11"));
+    CHECK(Logged("CONNACK 11: sn=TESTSN0001"));
   }
   SUBCASE("session exists -> 12; fast re-registration resumes and retransmits the unacknowledged set") {
     const std::string uuid = rig.device("TESTSN0001")->uuid();
@@ -225,11 +225,13 @@ TEST_CASE("DAS: a device may use only its own serial's topics; keep-alive is enf
     Mqtt m(rig, d);
     REQUIRE(m.Connect() == 0);
     CHECK(m.Subscribe({"/TESTSN0002/#", "/iot/TESTSN0001/#", "/iot/+/#"}) == std::vector<uint8_t>{0x80, 1, 0x80});
-    CHECK(Logged("refused SUBSCRIBE to \"/TESTSN0002/#\""));
+    CHECK(Logged("refused SUBSCRIBE to"));
+    CHECK(Logged("/TESTSN0002/#"));
     m.Publish("/iot/TESTSN0002/global/0-video/basic/shadow/report", 1,
               R"({"method":"report","state":{"reported":{"domain":"image","identifier":"brightness","value":1}}})");
     rig.pump(100);
-    CHECK(Logged("refused PUBLISH on \"/iot/TESTSN0002/global/0-video/basic/shadow/report\""));
+    CHECK(Logged("refused PUBLISH on"));
+    CHECK(Logged("/iot/TESTSN0002/global/0-video/basic/shadow/report"));
     CHECK(rig.got(gw::v1::REPORT).empty());
     CHECK(rig.status()["refused_topics"] == 3);
     // The connection stays usable: PINGREQ -> PINGRESP.

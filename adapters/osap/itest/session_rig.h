@@ -129,6 +129,12 @@ struct Rig {
     for (int i = 0; i < 500 && !done; ++i) loop.run_once(10);
     g.reset();
     gw::log::set_sink(nullptr);
+    if (std::getenv("OSAP_IT_LOG")) {
+      std::lock_guard<std::mutex> l(g_log_mu);
+      for (auto& line : g_log) std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    std::lock_guard<std::mutex> l(g_log_mu);
+    g_log.clear();
   }
 
   nlohmann::json status() {
@@ -236,10 +242,13 @@ struct Sock {
   }
   // Waits until pred(in) or the peer closes / timeout.
   bool WaitFor(const std::function<bool()>& pred, int ms = 3000) {
-    return rig.pump_until([&] {
+    bool met = false;
+    rig.pump_until([&] {
       Poll();
-      return pred() || eof;
-    }, ms) && pred();
+      met = pred();
+      return met || eof;
+    }, ms);
+    return met;
   }
   bool WaitClosed(int ms = 3000) {
     return rig.pump_until([&] {
@@ -267,6 +276,8 @@ inline std::optional<lbs::Frame> RecvLbs(Sock& s, int ms = 3000) {
 }
 
 struct Device {
+  Device(Generation g, std::string sn, std::string vc, bool lower_first_md5 = false)
+      : gen(g), serial(std::move(sn)), vcode(std::move(vc)), lower(lower_first_md5) {}
   Generation gen;
   std::string serial, vcode;
   bool lower = false;
