@@ -679,15 +679,17 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res&
 void Cse::remove_tree(const std::string& ri, bool notify_subs) {
   auto it = res_.find(ri);
   if (it == res_.end()) return;
+  // Subscriptions on the resource hear of its deletion before they go themselves.
+  if (notify_subs && it->second.ty != ty::kSubscription) notify(ri, net::kDeleteOfResource, it->second, Tree::object());
   std::vector<std::string> kids = it->second.kids;
   for (auto& k : kids) remove_tree(k, notify_subs);
   it = res_.find(ri);
   Res& r = it->second;
+  r.kids.clear();
   if (notify_subs && r.ty == ty::kSubscription) {
     // Deletion notification (sud) to the subscriber.
     send_notification(r, Tree{{"m2m:sgn", Tree{{"sud", true}, {"sur", structured(ri)}}}});
   }
-  if (notify_subs && r.ty != ty::kSubscription) notify(ri, net::kDeleteOfResource, r, Tree::object());
   if (r.ty == ty::kAE) aeis_.erase(r.a.value("aei", ""));
   if (r.ty == ty::kRemoteCSE) csis_.erase(r.a.value("csi", ""));
   if (r.a.contains("__dev")) devices_.erase(r.a["__dev"].get<std::string>());
