@@ -259,6 +259,10 @@ void OsapAdapter::Accept(int listen_fd, DasEndpointState* das) {
     if (conns_.size() >= cfg_.limits().max_connections()) {
       Log(GW_LOG_WARN, std::string(das ? "das" : "lbs") + " peer=" + peer + ": closing: connection limit of " +
                            std::to_string(cfg_.limits().max_connections()) + " reached");
+      if (das) {  // CONNACK 3 (server unavailable) without waiting for the CONNECT
+        Bytes ack = mqtt::EncodeConnack(mqtt::Connack{false, mqtt::ConnectReturn::kServerUnavailable});
+        (void)!::send(fd, ack.data(), ack.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
       ::close(fd);
       continue;
     }
