@@ -138,7 +138,10 @@ class OneM2MAdapter : public gw::sdk::Adapter {
         }
       }
       // The tree change is committed (and notifications queued): the journal may move on.
-      if (env.journal_seq()) host_.journal_ack(env.journal_seq());
+      if (env.journal_seq()) {
+        journal_consumer_ = true;
+        host_.journal_ack(env.journal_seq());
+      }
       return GW_OK;
     }
     if (env.kind() == gw::v1::REQUEST) {
@@ -382,7 +385,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     a->backoff_ = 0;
     for (auto& t : cse_subscriptions(a->cse_id_)) mosquitto_subscribe(m, nullptr, t.c_str(), 1);
     a->host_.log(GW_LOG_INFO, "connected to " + format_poa(a->poa_) + " as " + make_client_id(EntityKind::kCse, a->cse_id_));
-    if (a->ever_connected_) a->host_.journal_replay();  // the upstream was away: re-deliver what is unacked
+    // The upstream was away: as a journal consumer, have the journal re-deliver what is unacked.
+    if (a->ever_connected_ && a->journal_consumer_) a->host_.journal_replay();
     a->ever_connected_ = true;
   }
 
@@ -464,7 +468,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   struct mosquitto* mosq_ = nullptr;
   uint64_t watch_ = 0, misc_timer_ = 0, reconnect_timer_ = 0;
   int watched_fd_ = -1;
-  bool connected_ = false, ever_connected_ = false, stopping_ = false;
+  bool connected_ = false, ever_connected_ = false, stopping_ = false, journal_consumer_ = false;
   std::map<std::string, Pending> mqtt_pending_, device_pending_;
   std::vector<std::unique_ptr<TimerCtx>> timer_ctx_;
   uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;

@@ -50,22 +50,27 @@ inline bool port_open(int port) {
 
 class Broker {
  public:
-  explicit Broker(const gwtest::TempDir& dir) : port_(free_port()) {
-    auto conf = dir.write("mosquitto.conf", "listener " + std::to_string(port_) +
+  explicit Broker(const gwtest::TempDir& dir) : dir_(dir), port_(free_port()) { start(); }
+  ~Broker() { stop(); }
+  void stop() {
+    if (!proc_) return;
+    proc_->signal(SIGTERM);
+    proc_->wait(std::chrono::seconds(5));
+    proc_.reset();
+  }
+  void start() {
+    auto conf = dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
                                                 " 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
                                                 "persistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\n");
     proc_ = std::make_unique<gwtest::Process>(std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf},
-                                              dir.file("mosquitto.log"));
+                                              dir_.file("mosquitto.log"));
     for (int i = 0; i < 300 && !port_open(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ~Broker() {
-    proc_->signal(SIGTERM);
-    proc_->wait(std::chrono::seconds(5));
   }
   int port() const { return port_; }
   std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
 
  private:
+  const gwtest::TempDir& dir_;
   int port_;
   std::unique_ptr<gwtest::Process> proc_;
 };
