@@ -319,7 +319,8 @@ void Cse::handle(const RequestPrimitive& req, const Reply& reply) {
     if (is_relative_time(*req.rqet)) {
       int64_t base = req.ot ? parse_ts(*req.ot) : -1;
       if (base < 0) base = now();
-      exp = base + std::stoll(*req.rqet);
+      // More than 12 digits of milliseconds (> 31 years) is as good as never.
+      exp = req.rqet->size() > 12 ? INT64_MAX : base + std::stoll(*req.rqet);
     } else {
       exp = parse_ts(*req.rqet);
       if (exp < 0) return reply(err(req, rsc::kBadRequest, "rqet is not a timestamp"));

@@ -180,9 +180,11 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   }
 
  private:
+  struct TimerCtx;
   struct Pending {
     gw::onem2m::cse::Done done;
     uint64_t timer = 0;
+    std::unique_ptr<TimerCtx> ctx;  // what the timeout timer gets; freed with the entry
   };
 
   void teardown() {
@@ -244,9 +246,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     }
     Pending p;
     p.done = std::move(done);
-    auto* ctx = new TimerCtx{this, corr, true};
-    p.timer = host_.timer(timeout_ms_ + 200, 0, &OneM2MAdapter::on_pending_timeout, ctx);
-    timer_ctx_.emplace_back(ctx);
+    p.ctx = std::make_unique<TimerCtx>(TimerCtx{this, corr, true});
+    p.timer = host_.timer(timeout_ms_ + 200, 0, &OneM2MAdapter::on_pending_timeout, p.ctx.get());
     device_pending_[corr] = std::move(p);
   }
 
@@ -259,12 +260,14 @@ class OneM2MAdapter : public gw::sdk::Adapter {
 
   static void on_pending_timeout(void* u) {
     auto* c = static_cast<TimerCtx*>(u);
-    auto& map = c->device ? c->self->device_pending_ : c->self->mqtt_pending_;
+    OneM2MAdapter* self = c->self;
+    auto& map = c->device ? self->device_pending_ : self->mqtt_pending_;
     auto it = map.find(c->key);
     if (it == map.end()) return;
-    auto p = std::move(it->second);
+    Pending p = std::move(it->second);  // owns c from here on
     map.erase(it);
-    p.done(gw::status_info(gw::v1::REQUEST_TIMEOUT).onem2m_rsc, "no answer within " + std::to_string(c->self->timeout_ms_) + " ms");
+    p.done(gw::status_info(gw::v1::REQUEST_TIMEOUT).onem2m_rsc,
+           "no answer within " + std::to_string(self->timeout_ms_) + " ms");
   }
 
   void send_request(const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
@@ -281,15 +284,17 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     publish(topic.value(), bytes.value());
     Pending p;
     p.done = std::move(done);
-    auto* ctx = new TimerCtx{this, req.rqi, false};
-    timer_ctx_.emplace_back(ctx);
-    p.timer = host_.timer(timeout_ms_, 0, &OneM2MAdapter::on_pending_timeout, ctx);
+    p.ctx = std::make_unique<TimerCtx>(TimerCtx{this, req.rqi, false});
+    p.timer = host_.timer(timeout_ms_, 0, &OneM2MAdapter::on_pending_timeout, p.ctx.get());
+    auto old = mqtt_pending_.find(req.rqi);
+    if (old != mqtt_pending_.end()) host_.cancel(old->second.timer);
     mqtt_pending_[req.rqi] = std::move(p);
   }
 
   void publish(const std::string& topic, const std::string& payload) {
     int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false);
     if (rc != MOSQ_ERR_SUCCESS) host_.log(GW_LOG_WARN, "publish " + topic + ": " + mosquitto_strerror(rc));
+    update_interest();
   }
 
   void watch_socket() {
@@ -470,7 +475,6 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   int watched_fd_ = -1;
   bool connected_ = false, ever_connected_ = false, stopping_ = false, journal_consumer_ = false;
   std::map<std::string, Pending> mqtt_pending_, device_pending_;
-  std::vector<std::unique_ptr<TimerCtx>> timer_ctx_;
   uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
 };
