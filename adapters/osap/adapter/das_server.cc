@@ -36,7 +36,7 @@ bool DasConn::SendPacket(const Result<Bytes>& packet, const char* what) {
 
 void DasConn::OnBytes(ByteView bytes) {
   decoder_.feed(bytes);
-  while (!closed()) {
+  while (!closing()) {
     auto p = decoder_.next();
     if (!p) {
       a_.Log(GW_LOG_WARN, Who() + ": closing: " + p.error().message);

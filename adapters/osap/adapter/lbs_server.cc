@@ -43,7 +43,7 @@ void LbsConn::Abort(const std::string& why) {
 
 void LbsConn::OnBytes(ByteView bytes) {
   decoder_.feed(bytes);
-  while (!closed()) {
+  while (!closing()) {
     auto f = decoder_.next();
     if (!f) return Abort(f.error().message);
     if (!f.value()) return;

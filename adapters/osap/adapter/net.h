@@ -38,6 +38,8 @@ class Conn {
   // Closes now (queued bytes are dropped). Idempotent.
   void Close(const std::string& reason);
   bool closed() const { return closed_; }
+  // Closed, or closing once the queued bytes are written: no further input is processed.
+  bool closing() const { return closed_ || close_after_flush_; }
   const std::string& peer() const { return peer_; }
   size_t queued() const { return out_.size() - out_pos_; }
 

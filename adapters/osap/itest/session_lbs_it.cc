@@ -84,6 +84,18 @@ TEST_CASE("LBS result codes: 5, 7, 1, 4, 10, 2, 9, negotiation reject") {
     }
     CHECK(Logged("sn=NOSUCHSN: result 5"));
   }
+  SUBCASE("after a failure nothing more is processed: two pipelined requests, one reply") {
+    Device d{Generation::kGen1, "NOSUCHSN", "VCODE123"};
+    Bytes two = d.AuthRequest();
+    Bytes again = d.AuthRequest();
+    two.insert(two.end(), again.begin(), again.end());
+    Sock s(rig, rig.lbs_port);
+    s.Send(two);
+    CHECK(s.WaitClosed());
+    auto f = lbs::DecodeFrame(s.in);  // exactly one frame: the result-5 reply
+    REQUIRE(f.ok());
+    CHECK(lbs::PeekReplyResult(f.value()).value() == ResultCode::kNoSuchDevice);
+  }
   SUBCASE("blacklisted serial -> 5") {
     Device d{Generation::kGen1, "BLOCKED01", "VCODE999"};
     Sock s(rig, rig.lbs_port);
