@@ -3,7 +3,7 @@
 // derivations per second with OpenSSL on one core. A server F1 costs one key generation and one
 // derivation (plus the device point check), so the structural ceiling is about 0.5; target >= 0.4.
 //
-//   osap_lbs_bench [seconds=3] [client_threads=2]
+//   osap_lbs_bench [seconds=3] [client_threads=8]
 // Device simulators run in their own threads (blocking sockets); like generation-1 devices they
 // reuse one ECDH key pair, so the gateway's loop thread is what is measured.
 #include <arpa/inet.h>
@@ -233,9 +233,9 @@ void Print(const char* what, const PhaseResult& r, double ceiling) {
 
 int main(int argc, char** argv) {
   double secs = argc > 1 ? std::atof(argv[1]) : 3.0;
-  int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  int threads = argc > 2 ? std::atoi(argv[2]) : 8;
   if (secs <= 0) secs = 3.0;
-  if (threads <= 0) threads = 2;
+  if (threads <= 0) threads = 8;
   gw::log::set_level(gw::log::Level::Warn);
   const char* tmp = std::getenv("TMPDIR");
   std::string disk = tmp && *tmp ? tmp : "/tmp";
