@@ -120,6 +120,11 @@ std::string Cse::norm_originator(const std::string& fr) const {
 }
 
 bool Cse::known_originator(const std::string& fr) const {
+  // An entity of a registered remote CSE, addressed SP-relative ("/id-mn/Cae1").
+  if (fr.size() > 1 && fr[0] == '/') {
+    auto q = fr.find('/', 1);
+    if (q != std::string::npos && csis_.count(fr.substr(0, q))) return true;
+  }
   return fr == s_.admin || fr == s_.cse_id || fr == bare_cse() || aeis_.count(fr) || csis_.count(fr) ||
          csis_.count("/" + fr);
 }
@@ -331,6 +336,21 @@ void Cse::handle(const RequestPrimitive& req, const Reply& reply) {
   bool registration = req.op == Operation::kCreate && req.ty && (*req.ty == ty::kAE || *req.ty == ty::kRemoteCSE);
   if (!registration && !known_originator(fr))
     return reply(err(req, rsc::kOriginatorHasNoPrivilege, "originator " + req.fr + " is not registered"));
+  // Retargeting (TS-0001 §10.2): an SP-relative address of a registered remote CSE.
+  if (req.to.size() > 1 && req.to[0] == '/' && req.to[1] != '/') {
+    auto q = req.to.find('/', 1);
+    std::string target_cse = req.to.substr(0, q);
+    if (target_cse != "/" + bare_cse() && csis_.count(target_cse) && h_.forward) {
+      RequestPrimitive fwd = req;
+      // The originator becomes SP-relative so that the remote CSE can tell where it lives.
+      if (!fwd.fr.empty() && fwd.fr[0] != '/') fwd.fr = "/" + bare_cse() + "/" + fwd.fr;
+      return h_.forward(target_cse, fwd, [req, reply](ResponsePrimitive r) {
+        r.rqi = req.rqi;
+        r.to = req.fr;
+        reply(r);
+      });
+    }
+  }
   Target t = resolve(req.to);
   if (t.ri.empty()) return reply(err(req, rsc::kNotFound, "no resource " + req.to));
   Res& r = res_.at(t.ri);
@@ -831,6 +851,31 @@ void Cse::notify(const std::string& holder_ri, int ev, const Res& subject, const
     Tree sgn = Tree{{"m2m:sgn", Tree{{"nev", Tree{{"rep", rep}, {"net", ev}}}, {"sur", structured(k)}}}};
     send_notification(sub, sgn);
   }
+}
+
+Tree Cse::registration_content() const {
+  return Tree{{"m2m:csr", Tree{{"rn", bare_cse()}, {"csi", s_.cse_id}, {"cb", s_.cse_id + "/" + s_.cse_name},
+                               {"rr", true}, {"cst", s_.cst}, {"poa", Tree::array({s_.poa})},
+                               {"srv", Tree::array({"3", "4"})}}}};
+}
+
+std::string Cse::add_registrar(const std::string& csi, const std::string& cse_name, const std::string& poa) {
+  if (csis_.count(csi)) return "";
+  Res r;
+  r.ty = ty::kRemoteCSE;
+  r.tag = "m2m:csr";
+  r.ri = new_ri(ri_prefix(ty::kRemoteCSE));
+  r.rn = csi.size() > 1 && csi[0] == '/' ? csi.substr(1) : csi;
+  if (!child_by_name(base_ri_, r.rn).empty()) return "a resource named " + r.rn + " exists under the CSEBase";
+  r.pi = base_ri_;
+  std::string t = ts();
+  r.a = Tree{{"ty", ty::kRemoteCSE}, {"ri", r.ri}, {"rn", r.rn}, {"pi", base_ri_}, {"ct", t}, {"lt", t},
+             {"csi", csi}, {"cb", csi + "/" + cse_name}, {"cst", cst::kIN}, {"rr", true},
+             {"poa", Tree::array({poa})}, {"__cr", s_.cse_id}};
+  std::string e = persist(r);
+  if (!e.empty()) return e;
+  insert(std::move(r));
+  return "";
 }
 
 // ---- bridged devices ----

@@ -40,6 +40,9 @@ struct Hooks {
   std::function<void(const std::string& to_id, RequestPrimitive req, Format f, Done done)> send;
   // A oneM2M UPDATE of a writable bridged attribute: write `value` to device/path.
   std::function<void(const std::string& device, const std::string& path, const Tree& value, Done done)> device_write;
+  // Retargeting: forward `req` to the registered remote CSE `cse_id`; reply gets its answer (or a
+  // timeout / unreachable answer made by the transport).
+  std::function<void(const std::string& cse_id, RequestPrimitive req, Reply reply)> forward;
   std::function<int64_t()> wall_ms;
   std::function<void(int level, const std::string&)> log;
 };
@@ -59,6 +62,11 @@ class Cse {
   bool device_report(const std::string& uuid, const std::string& path, const Tree& value, bool is_event);
   void set_online(const std::string& uuid, bool online);
   bool has_device(const std::string& uuid) const { return devices_.count(uuid) != 0; }
+
+  // The local remoteCSE resource of our registrar (created once it accepted our registration).
+  std::string add_registrar(const std::string& csi, const std::string& cse_name, const std::string& poa);
+  // The remoteCSE resource content this CSE sends when registering with a registrar.
+  Tree registration_content() const;
 
   size_t resource_count() const { return res_.size(); }
   uint64_t notifications_sent() const { return notifications_; }

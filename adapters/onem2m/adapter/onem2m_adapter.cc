@@ -46,7 +46,13 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     poa_ = poa.value();
     if (poa_.tls && cfg_.broker().ca_file().empty()) return "onem2m: mqtts:// needs broker.ca_file";
     if (cfg_.role() == Cfg::IN && cfg_.has_registrar()) return "onem2m: an IN-CSE has no registrar";
-    if (cfg_.has_registrar()) return "onem2m: registration with a registrar CSE (Mcc) is not implemented yet";
+    if (cfg_.has_registrar()) {
+      if (cfg_.registrar().cse_id().empty() || cfg_.registrar().cse_name().empty())
+        return "onem2m: registrar needs cse_id and cse_name";
+      if (!cfg_.registrar().broker().url().empty() && cfg_.registrar().broker().url() != cfg_.broker().url())
+        return "onem2m: a registrar on another broker is not implemented yet (registrar.broker must be ours)";
+      registrar_id_ = sp_relative_cse_id(cfg_.registrar().cse_id());
+    }
     keepalive_ = cfg_.keep_alive_s() ? static_cast<int>(cfg_.keep_alive_s()) : 60;
     backoff_min_ = cfg_.reconnect_min_ms() ? cfg_.reconnect_min_ms() : 500;
     backoff_max_ = cfg_.reconnect_max_ms() ? cfg_.reconnect_max_ms() : 30000;
@@ -76,6 +82,10 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     };
     h.device_write = [this](const std::string& dev, const std::string& path, const Tree& v, gw::onem2m::cse::Done done) {
       device_write(dev, path, v, std::move(done));
+    };
+    h.forward = [this](const std::string& cse, RequestPrimitive req, gw::onem2m::cse::Reply reply) {
+      req.rqi = "fwd-" + std::to_string(++corr_seq_);
+      send_full(cse, std::move(req), default_fmt_, std::move(reply));
     };
     h.wall_ms = [this] { return host_.wall_ms(); };
     h.log = [this](int level, const std::string& m) { host_.log(level, m); };
@@ -183,8 +193,10 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   struct TimerCtx;
   struct Pending {
     gw::onem2m::cse::Done done;
+    gw::onem2m::cse::Reply full;    // instead of done: the whole response (retargeting, registration)
     uint64_t timer = 0;
     std::unique_ptr<TimerCtx> ctx;  // what the timeout timer gets; freed with the entry
+    RequestPrimitive req;           // for answers made here (timeouts)
   };
 
   void teardown() {
@@ -266,29 +278,77 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     if (it == map.end()) return;
     Pending p = std::move(it->second);  // owns c from here on
     map.erase(it);
+    if (p.full) {
+      auto r = answer_to(p.req, gw::status_info(gw::v1::REQUEST_TIMEOUT).onem2m_rsc, self->cse_id_);
+      r.pc = Tree{{"m2m:dbg", "no answer from " + p.req.to + " within " + std::to_string(self->timeout_ms_) + " ms"}};
+      p.full(r);
+      return;
+    }
     p.done(gw::status_info(gw::v1::REQUEST_TIMEOUT).onem2m_rsc,
            "no answer within " + std::to_string(self->timeout_ms_) + " ms");
   }
 
   void send_request(const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
-    auto topic = make_topic(TopicKind::kRequest, cse_id_, to, f);
-    auto bytes = encode(req, f);
-    if (!topic.ok() || !bytes.ok()) {
-      done(rsc::kInternalServerError, topic.ok() ? bytes.error().message : topic.error().message);
-      return;
-    }
-    if (!connected_) {
-      done(rsc::kTargetNotReachable, "broker not connected");
-      return;
-    }
-    publish(topic.value(), bytes.value());
     Pending p;
     p.done = std::move(done);
+    send_pending(to, std::move(req), f, std::move(p));
+  }
+
+  void send_full(const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Reply reply) {
+    Pending p;
+    p.full = std::move(reply);
+    send_pending(to, std::move(req), f, std::move(p));
+  }
+
+  void send_pending(const std::string& to, RequestPrimitive req, Format f, Pending p) {
+    auto fail = [&](int rsc, const std::string& why) {
+      if (p.done) return p.done(rsc, why);
+      auto r = answer_to(req, rsc, cse_id_);
+      r.pc = Tree{{"m2m:dbg", why}};
+      p.full(r);
+    };
+    auto topic = make_topic(TopicKind::kRequest, cse_id_, to, f);
+    auto bytes = encode(req, f);
+    if (!topic.ok() || !bytes.ok())
+      return fail(rsc::kInternalServerError, topic.ok() ? bytes.error().message : topic.error().message);
+    if (!connected_) return fail(rsc::kTargetNotReachable, "broker not connected");
+    publish(topic.value(), bytes.value());
     p.ctx = std::make_unique<TimerCtx>(TimerCtx{this, req.rqi, false});
     p.timer = host_.timer(timeout_ms_, 0, &OneM2MAdapter::on_pending_timeout, p.ctx.get());
     auto old = mqtt_pending_.find(req.rqi);
     if (old != mqtt_pending_.end()) host_.cancel(old->second.timer);
-    mqtt_pending_[req.rqi] = std::move(p);
+    p.req = std::move(req);
+    std::string key = p.req.rqi;
+    mqtt_pending_[key] = std::move(p);
+  }
+
+  // Mcc: CREATE <remoteCSE> at the registrar's CSEBase; on 2001 (or 4105: we are known already)
+  // the local remoteCSE of the registrar is created and retargeting to it works.
+  void register_with_registrar() {
+    if (registrar_id_.empty() || registered_ || registering_ || !connected_) return;
+    registering_ = true;
+    RequestPrimitive q;
+    q.op = Operation::kCreate;
+    q.to = registrar_id_ + "/" + cfg_.registrar().cse_name();
+    q.fr = cse_id_;
+    q.rqi = "reg-" + std::to_string(++corr_seq_);
+    q.ty = ty::kRemoteCSE;
+    q.rvi = "3";
+    q.pc = cse_->registration_content();
+    send_full(registrar_id_, q, default_fmt_, [this](const ResponsePrimitive& r) {
+      registering_ = false;
+      if (r.rsc != rsc::kCreated && r.rsc != rsc::kConflict) {
+        host_.log(GW_LOG_WARN, "registration with " + registrar_id_ + ": rsc " + std::to_string(r.rsc) + "; retrying");
+        return;
+      }
+      std::string e = cse_->add_registrar(registrar_id_, cfg_.registrar().cse_name(), format_poa(poa_));
+      if (!e.empty()) {
+        host_.log(GW_LOG_ERROR, "registrar " + registrar_id_ + ": " + e);
+        return;
+      }
+      registered_ = true;
+      host_.log(GW_LOG_INFO, "registered with " + registrar_id_ + " (rsc " + std::to_string(r.rsc) + ")");
+    });
   }
 
   void publish(const std::string& topic, const std::string& payload) {
@@ -375,6 +435,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   static void on_misc(void* u) {
     auto* a = static_cast<OneM2MAdapter*>(u);
     if (mosquitto_socket(a->mosq_) < 0) return;
+    a->register_with_registrar();  // retried every second until the registrar accepted
     int rc = mosquitto_loop_misc(a->mosq_);
     if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(a->mosq_)) rc = mosquitto_loop_write(a->mosq_, 1);
     a->after_io(rc);
@@ -393,6 +454,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     // The upstream was away: as a journal consumer, have the journal re-deliver what is unacked.
     if (a->ever_connected_ && a->journal_consumer_) a->host_.journal_replay();
     a->ever_connected_ = true;
+    a->register_with_registrar();
   }
 
   static void on_disconnect(struct mosquitto*, void* u, int) {
@@ -423,7 +485,10 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       auto p = std::move(it->second);
       mqtt_pending_.erase(it);
       host_.cancel(p.timer);
-      p.done(r.value().rsc, "");
+      if (p.full)
+        p.full(r.value());
+      else
+        p.done(r.value().rsc, "");
       return;
     }
     if (t.kind != TopicKind::kRequest && t.kind != TopicKind::kRegRequest) return;
@@ -463,6 +528,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
 
   Cfg cfg_;
   std::string cse_id_;
+  std::string registrar_id_;
+  bool registered_ = false, registering_ = false;
   PointOfAccess poa_;
   int keepalive_ = 60;
   uint64_t backoff_min_ = 500, backoff_max_ = 30000, backoff_ = 0;

@@ -442,3 +442,84 @@ TEST_CASE("oneM2M CSE as journal consumer: durable camera reports are acked once
   Json m = retrieve(r, "CAdmin", "cse-mn/camgw/" + g_cam->uuid + "/motionSensor");
   CHECK(m["pc"]["cod:motionSensor"]["alarm"] == true);
 }
+
+namespace {
+
+// One gateway with a oneM2M CSE on the shared broker (for the two-CSE tests).
+struct Node {
+  gw::EventLoop loop;
+  std::unique_ptr<gw::Gateway> gw;
+  Node(const gwtest::TempDir& dir, const std::string& name, const std::string& cse_cfg) {
+    dir.write(name + "/maps/m.textproto", "");
+    dir.write(name + "/gw.textproto", "gateway_id: \"" + name + "\"\nmapping_file: \"maps\"\n" +
+                                          "adapter { name: \"onem2m\" module: \"onem2m\" config { "
+                                          "[type.googleapis.com/gw.onem2m.v1.OneM2MConfig] { " + cse_cfg + " } } }\n");
+    gw::Gateway::Options o;
+    o.config_path = dir.file(name + "/gw.textproto");
+    o.module_dir = gwtest::module_dir();
+    o.state_dir = dir.file(name + "/state");
+    auto g = gw::Gateway::create(loop, o);
+    REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.error().message));
+    gw = std::move(g.value());
+    REQUIRE(gw->start().ok());
+  }
+  ~Node() {
+    bool done = false;
+    gw->begin_shutdown([&] { done = true; });
+    for (int i = 0; i < 300 && !done; ++i) loop.run_once(10);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Mcc: an MN-CSE registers with an IN-CSE (remoteCSE on both sides) and retargets a RETRIEVE") {
+  gwtest::TempDir dir;
+  m2mtest::Broker broker(dir);
+  std::string b = "broker { url: \"" + broker.url() + "\" } request_timeout_ms: 1000 reconnect_min_ms: 100";
+  Node in(dir, "in", "cse_id: \"/id-in\" cse_name: \"cse-in\" role: IN " + b);
+  Node mn(dir, "mn", "cse_id: \"/id-mn\" cse_name: \"cse-mn\" role: MN " + b +
+                         " registrar { cse_id: \"/id-in\" cse_name: \"cse-in\" }");
+  m2mtest::Client client(broker.port(), "A::mcc", {"/oneM2M/resp/#"});
+  auto pump = [&] {
+    in.loop.run_once(1);
+    mn.loop.run_once(1);
+  };
+  int seq = 0;
+  auto request = [&](const std::string& receiver, Json q) {
+    std::string rqi = "mcc-" + std::to_string(++seq);
+    q["rqi"] = rqi;
+    q["rvi"] = "3";
+    client.publish("/oneM2M/req/" + q.value("fr", "x") + "/" + receiver + "/json", q.dump());
+    m2mtest::Msg m;
+    if (!client.take([&](const m2mtest::Msg& x) { return Json::parse(x.payload, nullptr, false).value("rqi", "") == rqi; }, m,
+                     3000, pump))
+      return Json{{"rsc", -1}};
+    return Json::parse(m.payload);
+  };
+  // Wait for the registration (the MN retries every second until the IN accepted).
+  Json csr_at_in;
+  for (int i = 0; i < 20; ++i) {
+    csr_at_in = request("id-in", Json{{"op", 2}, {"fr", "CAdmin"}, {"to", "cse-in/id-mn"}});
+    if (rsc(csr_at_in) == 2000) break;
+    for (int k = 0; k < 100; ++k) pump();
+  }
+  REQUIRE(rsc(csr_at_in) == 2000);
+  CHECK(csr_at_in["pc"]["m2m:csr"]["csi"] == "/id-mn");
+  CHECK(csr_at_in["pc"]["m2m:csr"]["cb"] == "/id-mn/cse-mn");
+  Json csr_at_mn = request("id-mn", Json{{"op", 2}, {"fr", "CAdmin"}, {"to", "cse-mn/id-in"}});
+  REQUIRE(rsc(csr_at_mn) == 2000);
+  CHECK(csr_at_mn["pc"]["m2m:csr"]["csi"] == "/id-in");
+  CHECK(request("id-in", Json{{"op", 2}, {"fr", "CAdmin"}, {"to", "cse-in"}})["pc"]["m2m:cb"]["cst"] == 1);
+
+  // An AE of the MN retrieves the IN's CSEBase through the MN (retargeting over Mcc).
+  REQUIRE(rsc(request("id-mn", Json{{"op", 1}, {"fr", "Cmnae"}, {"to", "cse-mn"}, {"ty", 2},
+                                    {"pc", {{"m2m:ae", {{"rn", "mnae"}, {"api", "Nm"}, {"rr", true}}}}}})) == 2001);
+  Json remote = request("id-mn", Json{{"op", 2}, {"fr", "Cmnae"}, {"to", "/id-in/cse-in"}});
+  REQUIRE(rsc(remote) == 2000);
+  CHECK(remote["pc"]["m2m:cb"]["csi"] == "/id-in");
+  CHECK(remote["to"] == "Cmnae");
+  // The IN knows the AE only through the MN: addressed directly it is an unknown originator.
+  CHECK(rsc(request("id-in", Json{{"op", 2}, {"fr", "Cmnae"}, {"to", "cse-in"}})) == 4103);
+  CHECK(rsc(request("id-mn", Json{{"op", 2}, {"fr", "Cmnae"}, {"to", "/id-in/cse-in/nothing"}})) == 4004);
+  CHECK(rsc(request("id-mn", Json{{"op", 2}, {"fr", "Cmnae"}, {"to", "/id-other/cse-x"}})) == 4004);
+}
