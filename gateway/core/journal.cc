@@ -227,6 +227,7 @@ Result<void> Journal::open_new_segment() {
   if (opts_.fsync != Fsync::kNone) fsync_dir(opts_.dir);
   segments_.push_back(Segment{next_seq_, next_seq_ - 1, sizeof kMagic, path});
   total_bytes_ += sizeof kMagic;
+  release_acked();
   return {};
 }
 
@@ -328,7 +329,7 @@ Result<void> Journal::write_cursors() {
 }
 
 void Journal::release_acked() {
-  if (cursors_.empty()) return;
+  // With no consumer registered nobody will ever replay: every closed segment can go.
   uint64_t min_acked = UINT64_MAX;
   for (auto& [n, s] : cursors_) min_acked = std::min(min_acked, s);
   // Never delete the segment being written.

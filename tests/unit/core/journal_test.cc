@@ -140,3 +140,11 @@ TEST_CASE("parse_segment rejects garbage without crashing") {
   std::string huge = std::string("GWJRNL01") + std::string("\xff\xff\xff\x7f", 4) + std::string(14, '\0');
   CHECK(gw::Journal::parse_segment(huge).error.find("corrupt record length") != std::string::npos);
 }
+
+TEST_CASE("without consumers, closed segments are released instead of filling the budget") {
+  gwtest::TempDir t;
+  auto j = gw::Journal::open(opts(t.path(), 512, 1u << 20));
+  for (int i = 0; i < 200; ++i) REQUIRE(j.value()->append("s", std::string(40, 'z')).ok());
+  CHECK(j.value()->segment_count() <= 2);
+  CHECK(j.value()->evicted() == 0);
+}
