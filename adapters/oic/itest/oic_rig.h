@@ -5,11 +5,18 @@
 #pragma once
 
 #include <gloox/client.h>
+#include <gloox/connectiontcpbase.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <gloox/connectionlistener.h>
+#include <gloox/loghandler.h>
 #include <gloox/message.h>
 #include <gloox/presencehandler.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -174,12 +181,27 @@ class OicClient : public gloox::ConnectionListener, public gloox::PresenceHandle
     };
     cb.on_closed = [this](const gloox::JID&, const std::string& sid, std::size_t) { closed.push_back(sid); };
     link = std::make_unique<xmpp::IbbLink>(client_, ibb::Config{}, std::move(cb));
+    if (std::getenv("OIC_RIG_XMPP_LOG")) client_.logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaAll, &log_);
   }
+  struct StderrLog : gloox::LogHandler {
+    void handleLog(gloox::LogLevel, gloox::LogArea area, const std::string& m) override {
+      std::fprintf(stderr, "[gloox %d] %s\n", static_cast<int>(area), m.substr(0, 300).c_str());
+    }
+  };
+  StderrLog log_;
   ~OicClient() override {
     link.reset();
     client_.disconnect();
   }
-  bool start() { return setup_ok && client_.connect(false); }
+  bool start() {
+    if (!setup_ok || !client_.connect(false)) return false;
+    // gloox leaves Nagle on; request/response traffic needs it off (ENGINEERING-NOTES, MQTT).
+    if (auto* c = dynamic_cast<gloox::ConnectionTCPBase*>(client_.connectionImpl())) {
+      int one = 1;
+      ::setsockopt(c->socket(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return true;
+  }
   void pump(int us) { client_.recv(us); }
   gloox::Client& client() { return client_; }
 

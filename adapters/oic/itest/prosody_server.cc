@@ -87,6 +87,9 @@ gw::Result<std::unique_ptr<ProsodyServer>> ProsodyServer::create(const std::stri
       << "s2s_ports = { }\n"
       << "c2s_require_encryption = true\n"
       << "allow_registration = false\n"
+      // prosody 0.12 keeps Nagle on and defers writes by default: every XMPP request/response then
+      // waits on delayed ACKs (tens of ms). Deployments serving OIC RA should set the same.
+      << "network_settings = { nagle = false }\n"
       << "authentication = \"internal_hashed\"\n"
       << "storage = \"internal\"\n"
       << "modules_enabled = { \"roster\", \"saslauth\", \"tls\", \"disco\", \"private\", \"ping\", \"posix\" }\n"
