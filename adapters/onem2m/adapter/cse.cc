@@ -673,7 +673,8 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res&
       if (!r.a["__pts"].contains(k)) continue;
       const Tree& pt = r.a["__pts"][k];
       if (!pt.value("w", false)) return reply(err(req, rsc::kOperationNotAllowed, "attribute " + k + " is read-only"));
-      writes->emplace_back(pt.value("path", ""), v);
+      // A "*" localIndex is written to the channel that last reported it (else channel 0).
+      writes->emplace_back(pt.value("last", pt.value("path", "")), v);
     }
     if (!writes->empty()) {
       std::string dev = r.a.value("__dev", "");
@@ -1008,7 +1009,8 @@ bool Cse::device_report(const std::string& uuid, const std::string& path, const 
     Res& h = res_.at(hri);
     if (is_event && h.ty == ty::kContainer) continue;
     if (!h.a.contains("__pts")) continue;
-    for (auto& [attr, pt] : h.a["__pts"].items()) {
+    const Tree pts = h.a["__pts"];  // a copy: the loop body changes h.a
+    for (auto& [attr, pt] : pts.items()) {
       if (!path_matches(pt.value("path", ""), path)) continue;
       if (is_event) continue;  // events go to containers below
       Tree modified = Tree::object();
