@@ -811,12 +811,17 @@ void OicAdapter::forget_login(DeviceLink* d) {
 }
 
 void OicAdapter::pump_logins() {
+  // A login that fails synchronously (e.g. the server name does not resolve) calls back into
+  // login_finished(); the outer loop continues instead of recursing once per queued device.
+  if (pumping_) return;
+  pumping_ = true;
   while (!stopping_ && !login_queue_.empty() && logins_in_progress_ < cfg_.max_concurrent_logins()) {
     DeviceLink* d = login_queue_.front();
     login_queue_.pop_front();
     ++logins_in_progress_;
     d->begin_login();  // may finish (fail) synchronously and call login_finished()
   }
+  pumping_ = false;
 }
 
 uint64_t OicAdapter::backoff_ms(uint32_t attempts) {

@@ -212,6 +212,7 @@ class OicAdapter : public gw::sdk::Adapter {
   std::map<std::string, std::unique_ptr<DeviceLink>> links_;  // by device uuid
   std::deque<DeviceLink*> login_queue_;
   size_t logins_in_progress_ = 0;
+  bool pumping_ = false;
   std::map<std::string, Pending> pending_;  // correlation id -> point of a transaction
   uint64_t next_corr_ = 0;
   uint64_t rescan_timer_ = 0, start_timer_ = 0, account_timer_ = 0;
