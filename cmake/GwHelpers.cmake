@@ -2,7 +2,7 @@
 #
 # gw_add_unit_test(NAME SOURCES a.cc b.cc LIBS x y)
 #   A doctest executable registered with ctest (label "unit").
-# gw_add_integration_test(NAME SOURCES ... LIBS ... [TIMEOUT s])
+# gw_add_integration_test(NAME SOURCES ... LIBS ... [TIMEOUT s] [ARGS test-binary arguments...])
 #   Same, label "integration" (may start real servers on 127.0.0.1).
 # gw_add_fuzz_target(NAME SOURCE f.cc LIBS ... [CORPUS dir])
 #   Always builds NAME_replay (runs every file of CORPUS through the target; a ctest, label "fuzz-replay").
@@ -11,7 +11,7 @@
 #   An adapter module (shared object, C-linkage descriptor) installed in lib/camgw/.
 
 function(gw_add_unit_test name)
-  cmake_parse_arguments(A "" "TIMEOUT;LABEL" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(A "" "TIMEOUT;LABEL" "SOURCES;LIBS;ARGS" ${ARGN})
   add_executable(${name} ${A_SOURCES} ${CMAKE_SOURCE_DIR}/tests/support/doctest_main.cc)
   target_link_libraries(${name} PRIVATE ${A_LIBS} doctest::doctest gw_test_support)
   if(NOT A_LABEL)
@@ -20,7 +20,7 @@ function(gw_add_unit_test name)
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 120)
   endif()
-  add_test(NAME ${name} COMMAND ${name})
+  add_test(NAME ${name} COMMAND ${name} ${A_ARGS})
   set_tests_properties(${name} PROPERTIES LABELS ${A_LABEL} TIMEOUT ${A_TIMEOUT}
     ENVIRONMENT "GW_BUILD_DIR=${CMAKE_BINARY_DIR};GW_SOURCE_DIR=${CMAKE_SOURCE_DIR};GW_MODULE_DIR=${GW_MODULE_DIR}")
 endfunction()
