@@ -230,6 +230,28 @@ struct HostApiImpl {
     }
     return out ? fill(r.value(), out) : GW_OK;
   }
+  static int registry_put_durable(void* ctx, const uint8_t* data, size_t len, gw_buf* out, gw_done_cb cb, void* user) {
+    v1::Device d;
+    if (!d.ParseFromArray(data, static_cast<int>(len))) return GW_ERR_INVALID;
+    d.set_adapter(inst(ctx)->name_);
+    auto& h = host(ctx);
+    auto r = h.registry_.put(std::move(d), /*batched=*/true);
+    if (!r) {
+      GW_LOG(Error, "registry", r.error().message);
+      return GW_ERR_IO;
+    }
+    if (out) {
+      int rc = fill(r.value(), out);
+      if (rc != GW_OK) return rc;
+    }
+    if (cb) h.registry_waiters_.push_back({cb, user});
+    if (!h.registry_commit_timer_)
+      h.registry_commit_timer_ = h.loop_.start_timer(h.registry_commit_ms_, 0, [&h] {
+        h.registry_commit_timer_ = 0;
+        h.flush_registry();
+      });
+    return GW_OK;
+  }
   static int registry_get(void* ctx, const char* uuid, const char* native_id, gw_buf* out) {
     auto& reg = host(ctx).registry_;
     const v1::Device* d = nullptr;
@@ -313,6 +335,18 @@ void AdapterHost::commit() {
   ready.swap(waiters_);
   for (const auto& w : ready) w.cb(w.user, w.seq, r.ok() ? GW_OK : GW_ERR_IO);
   if (!r) GW_LOG(Error, "journal", r.error().message);
+}
+
+void AdapterHost::flush_registry() {
+  if (registry_commit_timer_) {
+    loop_.stop_timer(registry_commit_timer_);
+    registry_commit_timer_ = 0;
+  }
+  auto r = registry_.commit_batch();
+  if (!r) GW_LOG(Error, "registry", "group commit failed, its records are dropped: " << r.error().message);
+  std::vector<RegistryWaiter> ready;
+  ready.swap(registry_waiters_);
+  for (const auto& w : ready) w.cb(w.user, r.ok() ? GW_OK : GW_ERR_IO);
 }
 
 void AdapterHost::flush_journal() {
@@ -418,6 +452,7 @@ Result<void> AdapterHost::create(const v1::AdapterConfig& cfg, const Module* mod
   a.journal_ack = HostApiImpl::journal_ack;
   a.journal_replay = HostApiImpl::journal_replay;
   a.registry_list_all = HostApiImpl::registry_list_all;
+  a.registry_put_durable = HostApiImpl::registry_put_durable;
 
   char err[512] = {0};
   int rc = d->create(&inst->api_, reinterpret_cast<const uint8_t*>(cfg_bytes.data()), cfg_bytes.size(), &inst->self_,
@@ -446,6 +481,7 @@ Result<void> AdapterHost::start_all() {
 }
 
 void AdapterHost::stop_all() {
+  flush_registry();  // every put_durable callback runs while its adapter is still live
   for (auto& in : instances_)
     if (in->started_ && !in->stopping_) {
       in->stopping_ = true;
@@ -461,6 +497,7 @@ bool AdapterHost::all_done() const {
 
 void AdapterHost::destroy_all() {
   flush_journal();
+  flush_registry();
   if (replay_timer_) {
     loop_.stop_timer(replay_timer_);
     replay_timer_ = 0;

@@ -74,6 +74,10 @@ class AdapterHost {
   Result<void> start_replay(const std::string& consumer);
   // Group commit now (shutdown) and run every pending durability callback.
   void flush_journal();
+  // Registry group commit window for registry_put_durable (RegistryConfig.group_commit_ms).
+  void set_registry_group_commit_ms(uint32_t ms) { registry_commit_ms_ = ms; }
+  // Commits the registry batch now and runs its callbacks.
+  void flush_registry();
 
   // Validates the adapter's config block against the module's schema and calls create().
   // where = "file:line:col" of the adapter block for error messages.
@@ -111,6 +115,13 @@ class AdapterHost {
   v1::JournalConfig journal_cfg_;
   std::vector<DurableWaiter> waiters_;
   uint64_t commit_timer_ = 0;
+  struct RegistryWaiter {
+    gw_done_cb cb;
+    void* user;
+  };
+  std::vector<RegistryWaiter> registry_waiters_;
+  uint64_t registry_commit_timer_ = 0;
+  uint32_t registry_commit_ms_ = 5;
   std::map<std::string, uint64_t> replay_pos_;  // consumer -> last seq handed to the router
   uint64_t replay_timer_ = 0;
   uint64_t msg_prefix_ = 0;

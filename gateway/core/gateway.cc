@@ -82,6 +82,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(EventLoop& loop, const Options&
   g->registry_ = std::move(reg.value());
   g->router_ = std::make_unique<Router>(loop, g->registry_.get(), c.router());
   g->host_ = std::make_unique<AdapterHost>(loop, *g->registry_, *g->router_, state_dir);
+  if (c.registry().has_group_commit_ms()) g->host_->set_registry_group_commit_ms(c.registry().group_commit_ms());
 
   // Journal consumers must be configured adapters.
   for (int i = 0; i < c.journal().consumer_size(); ++i) {

@@ -83,8 +83,17 @@ Result<std::unique_ptr<Registry>> Registry::open(const std::string& path) {
   if (!in_memory)
     for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
 
+  if (auto l = r->load(); !l) return l.error();
+  GW_LOG(Info, "registry", "opened " << path << " with " << r->by_uuid_.size() << " devices");
+  return r;
+}
+
+Result<void> Registry::load() {
+  by_uuid_.clear();
+  by_native_.clear();
   Stmt st;
-  sqlite3_prepare_v2(r->db_, "SELECT uuid, record FROM device", -1, &st.s, nullptr);
+  if (sqlite3_prepare_v2(db_, "SELECT uuid, record FROM device", -1, &st.s, nullptr) != SQLITE_OK)
+    return make_error("registry " + path_ + ": " + sqlite3_errmsg(db_));
   while (sqlite3_step(st.s) == SQLITE_ROW) {
     v1::Device d;
     const void* blob = sqlite3_column_blob(st.s, 1);
@@ -94,19 +103,43 @@ Result<std::unique_ptr<Registry>> Registry::open(const std::string& path) {
       continue;
     }
     d.set_online(false);
-    r->by_native_[native_key(d.adapter(), d.native_id())] = d.uuid();
-    r->by_uuid_[d.uuid()] = std::move(d);
+    by_native_[native_key(d.adapter(), d.native_id())] = d.uuid();
+    by_uuid_[d.uuid()] = std::move(d);
   }
-  GW_LOG(Info, "registry", "opened " << path << " with " << r->by_uuid_.size() << " devices");
+  return {};
+}
+
+Result<void> Registry::commit_batch() {
+  if (!in_batch_) return {};
+  in_batch_ = false;
+  auto r = exec("COMMIT");
+  if (r) return r;
+  (void)exec("ROLLBACK");
+  // Keep the online flags of what survives: they are runtime state, not in the database.
+  std::unordered_map<std::string, bool> online;
+  for (const auto& [uuid, d] : by_uuid_) online[uuid] = d.online();
+  if (auto l = load(); !l) GW_LOG(Error, "registry", l.error().message);
+  for (auto& [uuid, d] : by_uuid_)
+    if (auto it = online.find(uuid); it != online.end()) d.set_online(it->second);
   return r;
 }
 
+// A write outside a batch commits at once, together with whatever the open batch holds.
+Result<void> Registry::finish_write(const char*) { return in_batch_ ? commit_batch() : Result<void>{}; }
+
 Registry::~Registry() {
-  if (db_) sqlite3_close(db_);
+  if (db_) {
+    if (auto r = commit_batch(); !r) GW_LOG(Error, "registry", r.error().message);
+    sqlite3_close(db_);
+  }
 }
 
-Result<v1::Device> Registry::put(v1::Device d) {
+Result<v1::Device> Registry::put(v1::Device d, bool batched) {
   if (d.adapter().empty() || d.native_id().empty()) return make_error("registry put: adapter and native_id are required");
+  if (batched && !in_batch_) {
+    if (auto b = exec("BEGIN IMMEDIATE"); !b) return b.error();
+    in_batch_ = true;
+  }
   d.set_uuid(stable_uuid(d.adapter(), d.native_id()));
   int64_t now = EventLoop::wall_ms();
   auto existing = by_uuid_.find(d.uuid());
@@ -127,6 +160,8 @@ Result<v1::Device> Registry::put(v1::Device d) {
   d.set_online(online);
   by_native_[native_key(d.adapter(), d.native_id())] = d.uuid();
   by_uuid_[d.uuid()] = d;
+  if (!batched)
+    if (auto c = finish_write("put"); !c) return c.error();
   return d;
 }
 
@@ -164,7 +199,7 @@ Result<void> Registry::remove(const std::string& uuid) {
   if (sqlite3_step(st.s) != SQLITE_DONE) return make_error(std::string("registry remove: ") + sqlite3_errmsg(db_));
   by_native_.erase(native_key(it->second.adapter(), it->second.native_id()));
   by_uuid_.erase(it);
-  return {};
+  return finish_write("remove");
 }
 
 }  // namespace gw

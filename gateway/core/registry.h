@@ -24,8 +24,15 @@ class Registry {
   ~Registry();
 
   // Creates or replaces the record keyed by (adapter, native_id); assigns the stable uuid and keeps
-  // created_ms. Returns the stored record.
-  Result<v1::Device> put(v1::Device device);
+  // created_ms. Returns the stored record, visible to reads at once.
+  //   batched = false: committed (and fsynced) before put returns, together with any open batch.
+  //   batched = true:  written inside the open batch transaction (opened if none is); it is durable
+  //                    only after commit_batch() — group commit: one fsync for many puts.
+  Result<v1::Device> put(v1::Device device, bool batched = false);
+  // Commits the open batch (no-op without one). On failure the batch is rolled back and the
+  // in-memory records are reloaded from the database, so memory never shows what disk lost.
+  Result<void> commit_batch();
+  bool batch_open() const { return in_batch_; }
   const v1::Device* get(const std::string& uuid) const;
   const v1::Device* find(const std::string& adapter, const std::string& native_id) const;
   std::vector<const v1::Device*> list(const std::string& adapter = "") const;
@@ -39,7 +46,10 @@ class Registry {
  private:
   Registry() = default;
   Result<void> exec(const char* sql);
+  Result<void> load();
+  Result<void> finish_write(const char* what);
   sqlite3* db_ = nullptr;
+  bool in_batch_ = false;
   std::string path_;
   std::unordered_map<std::string, v1::Device> by_uuid_;
   std::unordered_map<std::string, std::string> by_native_;  // adapter + '\0' + native_id -> uuid

@@ -43,7 +43,11 @@ void LbsConn::Abort(const std::string& why) {
 
 void LbsConn::OnBytes(ByteView bytes) {
   decoder_.feed(bytes);
-  while (!closing()) {
+  Drain();
+}
+
+void LbsConn::Drain() {
+  while (!closing() && !persisting_) {
     auto f = decoder_.next();
     if (!f) return Abort(f.error().message);
     if (!f.value()) return;
@@ -135,6 +139,34 @@ void LbsConn::OnAuth(const lbs::AuthRequest& m) {
   Reply(lbs::EncodeAuthReply(rep), "0x2");
 }
 
+void LbsConn::PersistThen(DeviceState& d, const DeviceState& saved, std::function<void()> then,
+                          std::function<void(const std::string&)> fail) {
+  std::weak_ptr<int> life = life_;
+  std::string serial = d.serial;
+  auto restore = [this, serial, devid = saved.devid, master = saved.master, sk = saved.session_key] {
+    if (DeviceState* x = a_.FindDevice(serial)) {
+      x->devid = devid;
+      x->master = master;
+      x->session_key = sk;
+    }
+  };
+  persisting_ = true;
+  bool queued = a_.Persist(d, [this, life, restore, then, fail](bool ok) {
+    if (!ok) restore();
+    if (life.expired()) return;  // the connection went away meanwhile; the keys stay stored
+    persisting_ = false;
+    if (closing()) return;
+    if (!ok) return fail("registry write failed");
+    then();
+    Drain();  // whatever the device sent meanwhile
+  });
+  if (!queued) {
+    persisting_ = false;
+    restore();
+    fail("registry write failed");
+  }
+}
+
 // 0x72 -> 0x8 (F1): new devid and session key.
 void LbsConn::OnApply(const lbs::ApplyDevid& m) {
   if (stage_ != Stage::kAuthed) return Fail(MsgType::kDevidReply, ResultCode::kBadOrder, "0x72 before 0x1/0x2");
@@ -146,18 +178,22 @@ void LbsConn::OnApply(const lbs::ApplyDevid& m) {
   std::string devid = RandomDevid();
   auto grant = lbs::MakeKeyGrant(MsgType::kDevidReply, gen_, master_, devid, session_key_, sign);
   if (!grant) return Fail(MsgType::kDevidReply, ResultCode::kEncryptFailed, grant.error().message);
-  DeviceState saved = *d;
+  DeviceState saved;
+  saved.devid = d->devid;
+  saved.master = d->master;
+  saved.session_key = d->session_key;
   d->devid = devid;
   d->master = master_;
   d->session_key = session_key_;
-  if (!a_.Persist(*d)) {
-    d->devid = saved.devid;
-    d->master = saved.master;
-    d->session_key = saved.session_key;
-    return Fail(MsgType::kDevidReply, ResultCode::kStorageError, "registry write failed");
-  }
-  stage_ = Stage::kGranted;
-  Reply(lbs::EncodeKeyGrant(grant.value()), "0x8");
+  // The device gets its keys only once they are durable: a power cut never leaves it holding a
+  // devid the gateway forgot.
+  PersistThen(
+      *d, saved,
+      [this, g = grant.value()] {
+        stage_ = Stage::kGranted;
+        Reply(lbs::EncodeKeyGrant(g), "0x8");
+      },
+      [this](const std::string& why) { Fail(MsgType::kDevidReply, ResultCode::kStorageError, why); });
 }
 
 // 0x42 -> 0x6 (F2): devid stored on both sides, new master key from this ECDH, new session key.
@@ -174,16 +210,19 @@ void LbsConn::OnRefresh(const lbs::RefreshRequest& m) {
   session_key_ = RandomSessionKey();
   auto grant = lbs::MakeKeyGrant(MsgType::kRefreshReply, gen_, master_, d->devid, session_key_, sign);
   if (!grant) return Fail(MsgType::kRefreshReply, ResultCode::kEncryptFailed, grant.error().message);
-  DeviceState saved = *d;
+  DeviceState saved;
+  saved.devid = d->devid;
+  saved.master = d->master;
+  saved.session_key = d->session_key;
   d->master = master_;
   d->session_key = session_key_;
-  if (!a_.Persist(*d)) {
-    d->master = saved.master;
-    d->session_key = saved.session_key;
-    return Fail(MsgType::kRefreshReply, ResultCode::kStorageError, "registry write failed");
-  }
-  stage_ = Stage::kGranted;
-  Reply(lbs::EncodeKeyGrant(grant.value()), "0x6");
+  PersistThen(
+      *d, saved,
+      [this, g = grant.value()] {
+        stage_ = Stage::kGranted;
+        Reply(lbs::EncodeKeyGrant(g), "0x6");
+      },
+      [this](const std::string& why) { Fail(MsgType::kRefreshReply, ResultCode::kStorageError, why); });
 }
 
 // 0x70 -> 0x8 (F3): stored devid and master key; r1 echoed, r2 and the session key granted.
@@ -220,13 +259,13 @@ void LbsConn::OnConfirm(const lbs::Confirm& m) {
   if (*r2 != r2_) return Abort("0x90 r2 does not match");
   DeviceState* d = a_.FindDevice(serial_);
   if (!d) return Abort("device was deprovisioned");
-  auto saved = d->session_key;
+  DeviceState saved;
+  saved.devid = d->devid;
+  saved.master = d->master;
+  saved.session_key = d->session_key;
   d->session_key = session_key_;
-  if (!a_.Persist(*d)) {
-    d->session_key = saved;
-    return Abort("registry write failed");
-  }
-  stage_ = Stage::kReady;
+  PersistThen(
+      *d, saved, [this] { stage_ = Stage::kReady; }, [this](const std::string& why) { Abort(why); });
 }
 
 // 0xA -> 0xB: the least-loaded DAS endpoint, under the session key.

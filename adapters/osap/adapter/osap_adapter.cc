@@ -111,7 +111,7 @@ DeviceState* OsapAdapter::FindDevice(const std::string& serial) {
   return it == devices_.end() ? nullptr : &it->second;
 }
 
-bool OsapAdapter::Persist(DeviceState& d) {
+bool OsapAdapter::Persist(DeviceState& d, std::function<void(bool ok)> durable) {
   pb::Device rec;
   if (auto old = host_.device(nullptr, d.serial.c_str())) rec = *old;
   rec.set_native_id(d.serial);
@@ -126,7 +126,8 @@ bool OsapAdapter::Persist(DeviceState& d) {
   if (d.master.empty()) sec.erase(kSecretMaster); else sec[kSecretMaster] = d.master;
   if (d.session_key) sec[kSecretSession] = std::string(d.session_key->begin(), d.session_key->end());
   else sec.erase(kSecretSession);
-  auto stored = host_.put_device(rec);
+  auto stored = durable ? host_.put_device_durable(rec, [durable](int rc) { durable(rc == GW_OK); })
+                        : host_.put_device(rec);
   if (!stored) {
     Log(GW_LOG_ERROR, "sn=" + d.serial + ": registry write failed");
     return false;

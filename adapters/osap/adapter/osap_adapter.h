@@ -109,8 +109,16 @@ class LbsConn : public Conn {
   void Fail(lbs::MsgType type, lbs::ResultCode rc, const std::string& why);
   void Reply(const Result<Bytes>& bytes, const char* what);
   void Abort(const std::string& why);
+  void Drain();
+  // Stores the device's new keys (group-committed, PROTOCOL.md 12.2) and runs then() once they are
+  // durable; input is held back meanwhile. On a storage failure the keys are restored and
+  // fail(why) runs instead.
+  void PersistThen(DeviceState& d, const DeviceState& saved, std::function<void()> then,
+                   std::function<void(const std::string&)> fail);
 
   OsapAdapter& a_;
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);  // callbacks hold a weak_ptr to it
+  bool persisting_ = false;
   lbs::FrameDecoder decoder_;
   Stage stage_ = Stage::kStart;
   Generation gen_ = Generation::kGen1;
@@ -172,7 +180,9 @@ class OsapAdapter : public sdk::Adapter {
   uint64_t message_timeout() const { return cfg_.limits().message_timeout_ms(); }
   DeviceState* FindDevice(const std::string& serial);
   // Persists the device's identity and keys (devid, master, session key). False on storage error.
-  bool Persist(DeviceState& d);
+  // With durable set, the write is group-committed and durable(ok) runs once it is on disk (or the
+  // commit failed); it is not called when Persist returns false.
+  bool Persist(DeviceState& d, std::function<void(bool ok)> durable = nullptr);
   const DasEndpointState* LeastLoadedDas() const;
   lbs::DasInfo DasInfoFor(const DasEndpointState& ep) const;
 

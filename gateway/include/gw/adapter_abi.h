@@ -61,6 +61,8 @@ typedef void (*gw_timer_cb)(void *user);
 typedef void (*gw_post_cb)(void *user);
 /* Durability callback of emit_durable: result GW_OK once the envelope is on stable storage. */
 typedef void (*gw_durable_cb)(void *user, uint64_t journal_seq, int result);
+/* Completion callback: result GW_OK or a GW_ERR_* code. */
+typedef void (*gw_done_cb)(void *user, int result);
 
 /* What the host gives an adapter instance. Valid from create() until destroy() returns. */
 typedef struct gw_host_api {
@@ -127,7 +129,17 @@ typedef struct gw_host_api {
    * always removed — here and in registry_get. */
   int (*registry_list_all)(void *ctx, gw_buf *out);
 
-  void *reserved[8];
+  /* Group-committed registry_put: the record is stored and visible at once (*out filled as by
+   * registry_put), and cb(user, GW_OK) runs once it is on stable storage — at most
+   * registry.group_commit_ms later, one fsync for every put of the batch. An adapter that must
+   * not answer its device before the record is durable (a key it just granted) answers in cb.
+   * If the commit fails, cb gets GW_ERR_IO and the batch's records are gone from the registry
+   * again. cb runs exactly once, also at shutdown (before stop returns). Present when
+   * struct_size covers it. */
+  int (*registry_put_durable)(void *ctx, const uint8_t *device, size_t len, gw_buf *out, gw_done_cb cb,
+                              void *user);
+
+  void *reserved[7];
 } gw_host_api;
 
 typedef struct gw_adapter gw_adapter; /* opaque, owned by the module */

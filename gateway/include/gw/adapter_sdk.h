@@ -7,6 +7,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -56,6 +59,30 @@ class Host {
     d.SerializeToString(&s);
     gw_buf out{};
     if (api_->registry_put(api_->ctx, reinterpret_cast<const uint8_t*>(s.data()), s.size(), &out) != GW_OK) return {};
+    return take<v1::Device>(out);
+  }
+  // Group-committed put (gw_host_api.registry_put_durable): returns the stored record now; done(result)
+  // runs on the loop once it is durable (GW_OK) or the commit failed (GW_ERR_IO). On an immediate
+  // failure (nullopt) done is not called. A host without the call stores synchronously.
+  std::optional<v1::Device> put_device_durable(const v1::Device& d, std::function<void(int)> done) const {
+    if (api_->struct_size < offsetof(gw_host_api, registry_put_durable) + sizeof(void*) || !api_->registry_put_durable) {
+      auto r = put_device(d);
+      if (r) done(GW_OK);
+      return r;
+    }
+    std::string s;
+    d.SerializeToString(&s);
+    gw_buf out{};
+    auto* fn = new std::function<void(int)>(std::move(done));
+    auto tramp = [](void* user, int result) {
+      std::unique_ptr<std::function<void(int)>> f(static_cast<std::function<void(int)>*>(user));
+      (*f)(result);
+    };
+    if (api_->registry_put_durable(api_->ctx, reinterpret_cast<const uint8_t*>(s.data()), s.size(), &out, tramp, fn) !=
+        GW_OK) {
+      delete fn;
+      return {};
+    }
     return take<v1::Device>(out);
   }
   std::optional<v1::Device> device(const char* uuid, const char* native_id = nullptr) const {

@@ -54,3 +54,43 @@ TEST_CASE("registry refuses records without identity and reports unusable paths"
   CHECK_FALSE(r.value()->set_online("nope", true).ok());
   CHECK_FALSE(gw::Registry::open("/nonexistent-dir/x/registry.db").ok());
 }
+
+TEST_CASE("registry group commit: batched puts are visible at once, durable only after commit_batch") {
+  gwtest::TempDir t;
+  std::string path = t.file("registry.db");
+  auto r = gw::Registry::open(path);
+  REQUIRE(r.ok());
+  auto& reg = *r.value();
+  auto dev = [](const std::string& sn) {
+    gw::v1::Device d;
+    d.set_adapter("osap");
+    d.set_native_id(sn);
+    (*d.mutable_secrets())["session_key"] = "k-" + sn;
+    return d;
+  };
+  for (int i = 0; i < 50; ++i) REQUIRE(reg.put(dev("SN" + std::to_string(i)), /*batched=*/true).ok());
+  CHECK(reg.batch_open());
+  CHECK(reg.size() == 50);
+  CHECK(reg.find("osap", "SN7") != nullptr);
+  {
+    // Another reader of the same file (what a restart after a crash would see) sees nothing yet.
+    auto other = gw::Registry::open(path);
+    REQUIRE(other.ok());
+    CHECK(other.value()->size() == 0);
+  }
+  REQUIRE(reg.commit_batch().ok());
+  CHECK_FALSE(reg.batch_open());
+  {
+    auto other = gw::Registry::open(path);
+    REQUIRE(other.ok());
+    CHECK(other.value()->size() == 50);
+    CHECK(other.value()->find("osap", "SN49")->secrets().at("session_key") == "k-SN49");
+  }
+  // An unbatched write commits the open batch with it.
+  REQUIRE(reg.put(dev("SNA"), true).ok());
+  REQUIRE(reg.put(dev("SNB")).ok());
+  CHECK_FALSE(reg.batch_open());
+  auto other = gw::Registry::open(path);
+  REQUIRE(other.ok());
+  CHECK(other.value()->size() == 52);
+}
