@@ -36,7 +36,11 @@ bool DasConn::SendPacket(const Result<Bytes>& packet, const char* what) {
 
 void DasConn::OnBytes(ByteView bytes) {
   decoder_.feed(bytes);
-  while (!closing()) {
+  Drain();
+}
+
+void DasConn::Drain() {
+  while (!closing() && !input_paused()) {
     auto p = decoder_.next();
     if (!p) {
       a_.Log(GW_LOG_WARN, Who() + ": closing: " + p.error().message);
@@ -160,9 +164,62 @@ void DasConn::OnPublish(const mqtt::Packet& p) {
     ++a_.refused_topics_;
     a_.Log(GW_LOG_WARN, Who() + ": refused PUBLISH on \"" + m->topic + "\": not under the device's own serial");
   } else {
+    if (m->qos == 1) {
+      acks_.push_back(UplinkAck{m->packet_id, 1, false});
+      a_.uplink_ = this;
+    }
     a_.DevicePublish(*this, m.value());
+    a_.uplink_ = nullptr;
+    if (m->qos == 1) {
+      ReleaseAck(acks_base_ + acks_.size() - 1, GW_OK);  // handled; now it waits for the journal only
+      if (!closing() && acks_.size() >= a_.cfg().limits().max_unacked_uplinks()) PauseInput(true);
+    }
+    return;
   }
-  if (!closed() && m->qos == 1) Send(mqtt::EncodePuback(m->packet_id));
+  // Refused: acknowledged at once (in order), nothing to store.
+  if (!closed() && m->qos == 1) {
+    acks_.push_back(UplinkAck{m->packet_id, 0, false});
+    FlushAcks();
+  }
+}
+
+std::function<void(int)> DasConn::HoldAck() {
+  uint64_t index = acks_base_ + acks_.size() - 1;
+  ++acks_.back().pending;
+  std::weak_ptr<int> life = life_;
+  return [this, life, index](int result) {
+    if (!life.expired()) ReleaseAck(index, result);
+  };
+}
+
+void DasConn::ReleaseAck(uint64_t index, int result) {
+  if (index < acks_base_ || index - acks_base_ >= acks_.size()) return;
+  auto& a = acks_[index - acks_base_];
+  --a.pending;
+  if (result != GW_OK) a.failed = true;
+  FlushAcks();
+}
+
+// PUBACK once everything a PUBLISH produced is on disk; a journal failure withholds it and drops
+// the connection, so the device keeps the message and sends it again after reconnecting.
+void DasConn::FlushAcks() {
+  while (!acks_.empty() && acks_.front().pending == 0) {
+    UplinkAck a = acks_.front();
+    acks_.pop_front();
+    ++acks_base_;
+    if (closed()) continue;
+    if (a.failed) {
+      a_.Log(GW_LOG_ERROR, Who() + ": PUBLISH " + std::to_string(a.packet_id) +
+                               " could not be journaled; closing so that the device retransmits it");
+      Close("journal write failed");
+      continue;
+    }
+    Send(mqtt::EncodePuback(a.packet_id));
+  }
+  if (!closing() && input_paused() && acks_.size() < a_.cfg().limits().max_unacked_uplinks()) {
+    PauseInput(false);
+    Drain();  // packets already buffered while paused
+  }
 }
 
 void DasConn::OnSubscribe(const mqtt::Packet& p) {

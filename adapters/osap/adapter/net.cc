@@ -73,7 +73,7 @@ void Conn::OnFd(void* user, int, uint32_t events) {
 void Conn::Readable() {
   uint8_t buf[16384];
   // Bounded per callback so one busy peer cannot starve the loop.
-  for (int i = 0; i < 16 && !closed_; ++i) {
+  for (int i = 0; i < 16 && !closed_ && !paused_; ++i) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
       if (close_after_flush_) continue;  // answer already final: ignore further input
@@ -121,7 +121,13 @@ void Conn::UpdateWatch() {
   bool want = out_pos_ < out_.size();
   if (want == want_write_ || !watch_) return;
   want_write_ = want;
-  host_.update_fd(watch_, want ? uint32_t{GW_FD_READ | GW_FD_WRITE} : uint32_t{GW_FD_READ});
+  host_.update_fd(watch_, (paused_ ? 0u : uint32_t{GW_FD_READ}) | (want ? uint32_t{GW_FD_WRITE} : 0u));
+}
+
+void Conn::PauseInput(bool paused) {
+  if (paused == paused_ || closed_ || !watch_) return;
+  paused_ = paused;
+  host_.update_fd(watch_, (paused_ ? 0u : uint32_t{GW_FD_READ}) | (want_write_ ? uint32_t{GW_FD_WRITE} : 0u));
 }
 
 bool Conn::Send(ByteView bytes) {

@@ -42,6 +42,9 @@ class Conn {
   bool closing() const { return closed_ || close_after_flush_; }
   const std::string& peer() const { return peer_; }
   size_t queued() const { return out_.size() - out_pos_; }
+  // Stops (or resumes) reading from the socket: TCP back-pressure on a peer that is ahead of us.
+  void PauseInput(bool paused);
+  bool input_paused() const { return paused_; }
 
   // Set by the owner: called once, from Close(), after the fd is gone.
   std::function<void(Conn*, const std::string& reason)> on_closed;
@@ -64,6 +67,7 @@ class Conn {
   size_t max_output_;
   uint64_t watch_ = 0;
   bool want_write_ = false;
+  bool paused_ = false;
   Bytes out_;
   size_t out_pos_ = 0;
   bool closed_ = false;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -93,6 +94,7 @@ std::string OsapAdapter::configure(const std::string& bytes) {
   if (!l->max_mqtt_packet()) l->set_max_mqtt_packet(static_cast<uint32_t>(mqtt::kDefaultMaxInbound));
   if (!l->max_output_buffer()) l->set_max_output_buffer(1u << 20);
   if (!l->max_pending_requests()) l->set_max_pending_requests(64);
+  if (!l->max_unacked_uplinks()) l->set_max_unacked_uplinks(32);
   if (!cfg_.service_timeout_ms()) cfg_.set_service_timeout_ms(10000);
   if (cfg_.keep_alive_s() > 65535) return "osap: keep_alive_s above 65535";
   std::set<std::string> seen;
@@ -562,6 +564,44 @@ void OsapAdapter::DevicePublish(DasConn& c, const mqtt::Publish& pub) {
 
 // ---- envelopes ----------------------------------------------------------------------------------
 
+// Device uplinks (reports, events, online state) go through the journal: the envelope is durable
+// before the device's QoS 1 PUBLISH is acknowledged (PROTOCOL.md 12.4), and journal consumers get it
+// again after a crash or an upstream outage. Without a PUBLISH in progress (online/offline events,
+// QoS 0) nothing waits for the fsync, but the record is journaled all the same.
+void OsapAdapter::EmitUplink(pb::Envelope& e) {
+  if (!uplink_) {
+    if (host_.emit_durable(e, nullptr, nullptr) == GW_ERR_IO) host_.emit(e);
+    return;
+  }
+  auto* done = new std::function<void(int)>(uplink_->HoldAck());
+  int rc = host_.emit_durable(
+      e,
+      [](void* user, uint64_t, int result) {
+        std::unique_ptr<std::function<void(int)>> f(static_cast<std::function<void(int)>*>(user));
+        (*f)(result);
+      },
+      done);
+  if (rc == GW_ERR_IO || rc == GW_ERR_INVALID) {
+    // Not journaled, so the callback will not run: the PUBACK is withheld (the device retransmits).
+    std::unique_ptr<std::function<void(int)>> f(done);
+    (*f)(GW_ERR_IO);
+  }
+}
+
+// A stable id for an uplink, the same for a DUP retransmission of the same PUBLISH, so duplicates
+// delivered at-least-once can be removed downstream: serial, the device's Seq, the path and a hash
+// of the content.
+static std::string UplinkId(const DeviceState& d, uint32_t seq, const std::string& path, const pb::Value& v) {
+  std::string bytes;
+  v.SerializeToString(&bytes);
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char ch : bytes) h = (h ^ ch) * 1099511628211ull;
+  for (unsigned char ch : path) h = (h ^ ch) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return "osap:" + d.serial + ":" + std::to_string(seq) + ":" + buf;
+}
+
 void OsapAdapter::EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic) {
   pb::Envelope e;
   e.set_model_version(1);
@@ -576,7 +616,7 @@ void OsapAdapter::EmitOnline(DeviceState& d, bool online, const std::string& cau
   (*e.mutable_attributes())["cause"] = cause;
   if (!will_topic.empty()) (*e.mutable_attributes())["will_topic"] = will_topic;
   ++events_;
-  host_.emit(e);
+  EmitUplink(e);
 }
 
 void OsapAdapter::EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq) {
@@ -590,8 +630,9 @@ void OsapAdapter::EmitReport(DeviceState& d, const std::string& path, const nloh
   e.set_device_seq(++d.device_seq);
   e.set_device_model(d.model);
   (*e.mutable_attributes())["osap-seq"] = std::to_string(seq);
+  e.set_message_id(UplinkId(d, seq, path, e.content()));
   ++reports_;
-  host_.emit(e);
+  EmitUplink(e);
 }
 
 void OsapAdapter::EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq) {
@@ -605,8 +646,9 @@ void OsapAdapter::EmitEvent(DeviceState& d, const std::string& path, const nlohm
   e.set_device_seq(++d.device_seq);
   e.set_device_model(d.model);
   (*e.mutable_attributes())["osap-seq"] = std::to_string(seq);
+  e.set_message_id(UplinkId(d, seq, path, e.content()));
   ++events_;
-  host_.emit(e);
+  EmitUplink(e);
 }
 
 void OsapAdapter::Respond(const pb::Envelope& req, pb::Status st, const pb::Value* content, int native,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -144,11 +145,28 @@ class DasConn : public Conn {
   // Encodes and sends a packet; false if it could not be sent.
   bool SendPacket(const Result<Bytes>& packet, const char* what);
   void Touch();
+  // While the current QoS 1 PUBLISH is handled: one more durable envelope its PUBACK waits for.
+  // The returned function is called once with the journal's result (on the loop); it is safe to
+  // call after this connection is gone.
+  std::function<void(int result)> HoldAck();
+  size_t unacked() const { return acks_.size(); }
 
  protected:
   void OnBytes(ByteView bytes) override;
 
  private:
+  // A device PUBLISH (QoS 1) waiting for its PUBACK; PUBACKs leave in PUBLISH order (MQTT 4.6).
+  struct UplinkAck {
+    uint16_t packet_id = 0;
+    int pending = 1;  // durable envelopes not yet on disk, +1 while the PUBLISH is being handled
+    bool failed = false;
+  };
+  void Drain();
+  void ReleaseAck(uint64_t index, int result);
+  void FlushAcks();
+  std::deque<UplinkAck> acks_;
+  uint64_t acks_base_ = 0;  // absolute index of acks_.front()
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);
   void Handle(const mqtt::Packet& p);
   void OnConnect(const mqtt::Packet& p);
   void OnPublish(const mqtt::Packet& p);
@@ -191,6 +209,8 @@ class OsapAdapter : public sdk::Adapter {
   void DeviceLost(DasConn& c, const std::string& reason);
   void DevicePublish(DasConn& c, const mqtt::Publish& pub);
   void DevicePuback(DasConn& c, uint16_t packet_id);
+  // The DAS connection whose QoS 1 PUBLISH is being handled (its PUBACK waits for the journal).
+  DasConn* uplink_ = nullptr;
   // Sends the queued messages the device's subscriptions now cover.
   void FlushInflight(DeviceState& d);
   // Queues a QoS 1 PUBLISH to the device (sent now if connected and subscribed).
@@ -213,6 +233,7 @@ class OsapAdapter : public sdk::Adapter {
   // Envelopes.
   void EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic);
   void EndSession(DeviceState& d, const std::string& why);
+  void EmitUplink(pb::Envelope& e);
   void EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq);
   void EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq);
   void Respond(const pb::Envelope& req, pb::Status st, const pb::Value* content = nullptr, int native = 0,

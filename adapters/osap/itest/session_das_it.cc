@@ -316,3 +316,70 @@ TEST_CASE("$provision: a CLI-style CREATE makes a device that can onboard; DELET
   rig.request("p-4", gw::v1::DELETE, "", "$provision", del, "osap");
   CHECK(rig.response("p-4")->status() == gw::v1::NOT_FOUND);
 }
+
+namespace {
+// A QoS 1 report PUBLISH sent without waiting for its PUBACK.
+uint16_t SendReport(Mqtt& m, Device& d, uint32_t seq, int value) {
+  CommonHeader c;
+  c.seq = seq;
+  auto payload = SealPayload(d.sk, c,
+                             AsBytes(R"({"method":"report","spv":3,"state":{"reported":{"domain":"image",)"
+                                     R"("identifier":"brightness","value":)" +
+                                     std::to_string(value) + "}}}"));
+  REQUIRE(payload.ok());
+  mqtt::Publish p;
+  p.topic = kVideo0 + "/basic/shadow/report";
+  p.payload = payload.value();
+  p.qos = 1;
+  p.packet_id = static_cast<uint16_t>(1000 + seq);
+  m.s.Send(mqtt::EncodePublish(p, 1 << 20));
+  return p.packet_id;
+}
+}  // namespace
+
+TEST_CASE("DAS: a QoS 1 uplink is PUBACKed only once journaled; a flooding device is paced by max_unacked_uplinks") {
+  // A long group-commit window makes "acknowledged before durable" observable.
+  std::string cfg = kConfig;
+  cfg.replace(cfg.find("limits { "), 9, "limits { max_unacked_uplinks: 2 ");
+  Rig rig(cfg, 3000, "journal { group_commit_ms: 400 }");
+  Device d{Generation::kGen2, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  auto m = std::make_unique<Mqtt>(rig, d);
+  Online(rig, d, *m);
+
+  uint64_t t0 = rig.loop.now_ms();
+  uint16_t id = SendReport(*m, d, 1, 11);
+  REQUIRE(rig.pump_until([&] { return !rig.got(gw::v1::REPORT).empty(); }));
+  auto ack = m->Expect(PacketType::kPuback, 3000);
+  uint64_t t_ack = rig.loop.now_ms();
+  REQUIRE(ack);
+  CHECK(mqtt::DecodePuback(*ack).value() == id);
+  CHECK(t_ack - t0 >= 350);  // not before the journal's group commit
+  auto rep = rig.got(gw::v1::REPORT).at(0);
+  CHECK(rep.journal_seq() > 0);
+  CHECK(rep.message_id().rfind("osap:TESTSN0001:1:", 0) == 0);
+
+  // Ten reports at once: the DAS stops reading after two unacknowledged ones, so the router sees
+  // them in steps of the group commit; every PUBACK arrives, in PUBLISH order.
+  std::vector<uint16_t> sent;
+  for (uint32_t s = 2; s <= 11; ++s) sent.push_back(SendReport(*m, d, s, static_cast<int>(s)));
+  rig.pump(200);
+  CHECK(rig.got(gw::v1::REPORT).size() <= 1 + 2);
+  std::vector<uint16_t> acked;
+  for (int i = 0; i < 10; ++i) {
+    auto a = m->Expect(PacketType::kPuback, 5000);
+    REQUIRE(a);
+    acked.push_back(mqtt::DecodePuback(*a).value());
+  }
+  CHECK(acked == sent);
+  auto reps = rig.got(gw::v1::REPORT);
+  REQUIRE(reps.size() == 11);
+  for (size_t i = 1; i < reps.size(); ++i) CHECK(reps[i].content().int_value() == static_cast<int64_t>(i + 1));
+
+  // A DUP retransmission of the same PUBLISH carries the same stable message id.
+  SendReport(*m, d, 11, 11);
+  REQUIRE(m->Expect(PacketType::kPuback, 3000));
+  reps = rig.got(gw::v1::REPORT);
+  REQUIRE(reps.size() == 12);
+  CHECK(reps[11].message_id() == reps[10].message_id());
+}

@@ -75,7 +75,8 @@ struct Rig {
   std::vector<uint16_t> das_ports;
 
   // osap_body: the inside of the OsapConfig block (ports are forced to 0 = ephemeral).
-  explicit Rig(const std::string& osap_body, int router_timeout_ms = 3000) {
+  // top: extra top-level gateway config (e.g. a journal block).
+  explicit Rig(const std::string& osap_body, int router_timeout_ms = 3000, const std::string& top = "") {
     gw::log::set_sink(&LogSink);
     gw::log::set_level(gw::log::Level::Debug);
     t.write("maps/routes.textproto",
@@ -101,8 +102,8 @@ struct Rig {
   ]})");
     std::string cfg = "gateway_id: \"osap-it\"\nmapping_file: \"maps\"\nrouter { request_timeout_ms: " +
                       std::to_string(router_timeout_ms) +
-                      " }\n"
-                      "adapter { name: \"probe\" module: \"probe\" }\n"
+                      " }\n" + top +
+                      "\nadapter { name: \"probe\" module: \"probe\" }\n"
                       "adapter {\n  name: \"osap\"\n  module: \"osap\"\n  config { [type.googleapis.com/gw.osap.v1.OsapConfig] {\n"
                       "    lbs_port: 0\n    profile_dir: \"" +
                       t.file("profiles") + "\"\n" + osap_body + "\n  } }\n}\n";
