@@ -4,11 +4,13 @@
 // loop_write run on readiness, loop_misc on a 1 s timer, reconnects on a back-off timer.
 #include <mosquitto.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "cse.h"
 #include "gw/adapter_sdk.h"
@@ -108,6 +110,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       return "onem2m: cannot use CA file " + cfg_.broker().ca_file();
     mosquitto_connect_callback_set(mosq_, &OneM2MAdapter::on_connect);
     mosquitto_disconnect_callback_set(mosq_, &OneM2MAdapter::on_disconnect);
+    mosquitto_subscribe_callback_set(mosq_, &OneM2MAdapter::on_subscribe);
     mosquitto_message_callback_set(mosq_, &OneM2MAdapter::on_message);
     misc_timer_ = host_.timer(1000, 1000, &OneM2MAdapter::on_misc, this);
     int rc = mosquitto_connect_async(mosq_, poa_.host.c_str(), poa_.port, keepalive_);
@@ -180,6 +183,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   std::string status_json() override {
     nlohmann::json j;
     j["connected"] = connected_;
+    j["subscribed"] = subscribed_;  // every CSE subscription acknowledged (SUBACK): requests reach us
+    if (!registrar_id_.empty()) j["registered"] = registered_;
     j["requests"] = requests_;
     j["resources"] = cse_ ? cse_->resource_count() : 0;
     j["notifications"] = cse_ ? cse_->notifications_sent() : 0;
@@ -325,7 +330,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   // Mcc: CREATE <remoteCSE> at the registrar's CSEBase; on 2001 (or 4105: we are known already)
   // the local remoteCSE of the registrar is created and retargeting to it works.
   void register_with_registrar() {
-    if (registrar_id_.empty() || registered_ || registering_ || !connected_) return;
+    // Only once our subscriptions are acknowledged: the registrar's answer must find us subscribed.
+    if (registrar_id_.empty() || registered_ || registering_ || !connected_ || !subscribed_) return;
     registering_ = true;
     RequestPrimitive q;
     q.op = Operation::kCreate;
@@ -405,6 +411,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     watched_fd_ = -1;
     bool was = connected_;
     connected_ = false;
+    subscribed_ = false;
     if (stopping_) return;
     if (was || rc != MOSQ_ERR_SUCCESS)
       host_.log(GW_LOG_WARN, std::string("broker connection lost: ") + mosquitto_strerror(rc));
@@ -448,17 +455,41 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       return;  // libmosquitto closes the socket; after_io schedules the retry
     }
     a->connected_ = true;
+    a->subscribed_ = false;
     a->backoff_ = 0;
-    for (auto& t : cse_subscriptions(a->cse_id_)) mosquitto_subscribe(m, nullptr, t.c_str(), 1);
+    a->sub_mids_.clear();
+    a->sub_refused_ = false;
+    for (auto& t : cse_subscriptions(a->cse_id_)) {
+      int mid = 0;
+      if (mosquitto_subscribe(m, &mid, t.c_str(), 1) == MOSQ_ERR_SUCCESS) a->sub_mids_.push_back(mid);
+    }
     a->host_.log(GW_LOG_INFO, "connected to " + format_poa(a->poa_) + " as " + make_client_id(EntityKind::kCse, a->cse_id_));
     // The upstream was away: as a journal consumer, have the journal re-deliver what is unacked.
     if (a->ever_connected_ && a->journal_consumer_) a->host_.journal_replay();
     a->ever_connected_ = true;
+    // Registration with the registrar waits for the SUBACKs (on_subscribe).
+  }
+
+  static void on_subscribe(struct mosquitto*, void* u, int mid, int n, const int* granted) {
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    for (int i = 0; i < n; ++i)
+      if (granted[i] == 0x80) {
+        // The broker's ACL refused a subscription: requests to us would never arrive.
+        a->host_.log(GW_LOG_ERROR, "broker refused a subscription of " + make_client_id(EntityKind::kCse, a->cse_id_) +
+                                       " (ACL); not serving");
+        a->sub_refused_ = true;
+      }
+    auto& v = a->sub_mids_;
+    v.erase(std::remove(v.begin(), v.end(), mid), v.end());
+    if (!v.empty() || !a->connected_ || a->subscribed_ || a->sub_refused_) return;
+    a->subscribed_ = true;
     a->register_with_registrar();
   }
 
   static void on_disconnect(struct mosquitto*, void* u, int) {
-    static_cast<OneM2MAdapter*>(u)->connected_ = false;
+    auto* a = static_cast<OneM2MAdapter*>(u);
+    a->connected_ = false;
+    a->subscribed_ = false;
   }
 
   static void on_message(struct mosquitto*, void* u, const struct mosquitto_message* msg) {
@@ -540,7 +571,9 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   struct mosquitto* mosq_ = nullptr;
   uint64_t watch_ = 0, misc_timer_ = 0, reconnect_timer_ = 0;
   int watched_fd_ = -1;
-  bool connected_ = false, ever_connected_ = false, stopping_ = false, journal_consumer_ = false;
+  std::vector<int> sub_mids_;  // SUBSCRIBEs of the current connection not yet acknowledged
+  bool sub_refused_ = false;
+  bool connected_ = false, subscribed_ = false, ever_connected_ = false, stopping_ = false, journal_consumer_ = false;
   std::map<std::string, Pending> mqtt_pending_, device_pending_;
   uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};

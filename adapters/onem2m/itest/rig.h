@@ -19,11 +19,35 @@
 #include <string>
 #include <thread>
 
+#include "gateway.h"
+#include "gw/event_loop.h"
 #include "test_util.h"
 
 namespace m2mtest {
 
 using Json = nlohmann::ordered_json;
+
+// One turn of `loop`, waiting at most max_ms for I/O. EventLoop::run_once arms its guard timer
+// against libuv's cached loop time; when the caller did anything else since the loop last ran (ran
+// another gateway's loop, waited on a client), that time is stale, the guard is due at once, and
+// the poll then sleeps until the loop's next real timer or I/O — up to the CSE's 1 s tick. With two
+// gateways pumped alternately every hop cost ~1 s (the Mcc test took minutes). Refresh the time
+// first (gw::EventLoop::now_ms updates it).
+inline void turn(gw::EventLoop& loop, uint64_t max_ms) {
+  loop.now_ms();
+  loop.run_once(max_ms);
+}
+
+// The live status (status_json) of adapter `name` of a gateway, or null.
+inline Json adapter_status(gw::Gateway& g, const std::string& name) {
+  auto* in = g.host().find(name);
+  if (!in || !in->self() || !in->module()->desc->status) return Json();
+  gw_buf b{};
+  if (in->module()->desc->status(in->self(), &b) != GW_OK || !b.data) return Json();
+  std::string s(reinterpret_cast<const char*>(b.data), b.len);
+  std::free(b.data);
+  return Json::parse(s, nullptr, false);
+}
 
 inline int free_port() {
   int s = ::socket(AF_INET, SOCK_STREAM, 0);
