@@ -739,22 +739,43 @@ void OsapAdapter::HandleProvision(const pb::Envelope& req) {
   Respond(req, pb::OPERATION_NOT_ALLOWED, nullptr, 0, "$provision supports CREATE, RETRIEVE and DELETE");
 }
 
+// The thing-model profile of a camera model: the mapping set's `thing_model_file` of that model
+// (relative to its mapping file), else {profile_dir}/{model}.json. Cached until the next mapping
+// reload.
 const tsl::Profile* OsapAdapter::ProfileFor(const std::string& model) {
-  if (cfg_.profile_dir().empty() || model.empty() || model.find('/') != std::string::npos) return nullptr;
+  if (model.empty()) return nullptr;
   auto it = profiles_.find(model);
   if (it == profiles_.end()) {
+    std::string path;
+    if (auto ms = host_.mappings()) {
+      for (const auto& m : ms->model())
+        if (m.name() == model && !m.thing_model_file().empty()) {
+          auto dir = ms->model_dir().find(model);
+          path = (dir == ms->model_dir().end() || m.thing_model_file().front() == '/' ? std::string() : dir->second + "/") +
+                 m.thing_model_file();
+        }
+    }
+    if (path.empty() && !cfg_.profile_dir().empty() && model.find('/') == std::string::npos)
+      path = cfg_.profile_dir() + "/" + model + ".json";
     std::optional<tsl::Profile> prof;
-    std::ifstream in(cfg_.profile_dir() + "/" + model + ".json", std::ios::binary);
-    if (in) {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      auto p = tsl::LoadProfile(ss.str());
-      if (p) prof = std::move(p.value());
-      else Log(GW_LOG_WARN, "profile " + model + ".json: " + p.error().message);
+    if (!path.empty()) {
+      std::ifstream in(path, std::ios::binary);
+      if (in) {
+        std::stringstream ss;
+        ss << in.rdbuf();
+        auto p = tsl::LoadProfile(ss.str());
+        if (p) prof = std::move(p.value());
+        else Log(GW_LOG_WARN, "thing-model profile " + path + ": " + p.error().message);
+      }
     }
     it = profiles_.emplace(model, std::move(prof)).first;
   }
   return it->second ? &*it->second : nullptr;
+}
+
+std::string OsapAdapter::on_mappings() {
+  profiles_.clear();  // profiles are read again from the new mapping set when next needed
+  return "";
 }
 
 std::optional<std::string> OsapAdapter::ResourceType(DeviceState& d, const std::string& li, const std::string& domain) {

@@ -189,6 +189,7 @@ class OsapAdapter : public sdk::Adapter {
   void stop() override;
   bool done() override;
   std::string status_json() override;
+  std::string on_mappings() override;
 
   // ---- used by the connections ----
   const cfgpb::OsapConfig& cfg() const { return cfg_; }

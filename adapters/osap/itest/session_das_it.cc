@@ -383,3 +383,36 @@ TEST_CASE("DAS: a QoS 1 uplink is PUBACKed only once journaled; a flooding devic
   REQUIRE(reps.size() == 12);
   CHECK(reps[11].message_id() == reps[10].message_id());
 }
+
+TEST_CASE("DAS: the thing-model profile comes from the shipped mapping file (thing_model_file), re-read on reload") {
+  std::string cfg = kConfig;
+  cfg += "device { serial: \"TESTSN0003\" verification_code: \"VCODE789\" model: \"generic-ipc\" }\n";
+  Rig rig(cfg);
+  Device d{Generation::kGen1, "TESTSN0003", "VCODE789"};
+  d.F1(rig);
+  auto m = std::make_unique<Mqtt>(rig, d);
+  Online(rig, d, *m);
+  const std::string uuid = rig.device("TESTSN0003")->uuid();
+  // No profile for generic-ipc yet (not in profile_dir): NOT_FOUND for lack of a resource type.
+  rig.request("np-1", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(500));
+  auto r = rig.response("np-1");
+  REQUIRE(r);
+  CHECK(r->status() != gw::v1::BAD_REQUEST);
+  // Install the shipped model and its profile, reload: the range of the profile is enforced.
+  const std::string src = gwtest::source_dir() + "/mappings/models/";
+  rig.t.write("maps/generic-ipc.textproto", gwtest::read_file(src + "generic-ipc.textproto"));
+  rig.t.write("maps/thing-models/generic-ipc.json", gwtest::read_file(src + "thing-models/generic-ipc.json"));
+  auto rel = rig.g->reload_mappings();
+  REQUIRE_MESSAGE(rel.ok(), (rel.ok() ? "" : rel.error().message));
+  rig.request("bad-1", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(500));
+  r = rig.response("bad-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::BAD_REQUEST);
+  rig.request("ro-1", gw::v1::UPDATE, uuid, "0/status/uptime", gw::make_int(1));
+  CHECK(rig.response("ro-1")->status() == gw::v1::OPERATION_NOT_ALLOWED);
+  // A valid write goes to the device on the topic of the profile's resource type.
+  rig.request("ok-1", gw::v1::UPDATE, uuid, "0/image/brightness", gw::make_int(40));
+  auto down = m->Receive();
+  REQUIRE(down);
+  CHECK(down->pub.topic == "/iot/TESTSN0003/global/0-video/basic/shadow/set");
+}
