@@ -5,6 +5,8 @@
 #include <gloox/presence.h>
 #include <gloox/tag.h>
 #include <netdb.h>
+#include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "gw/value.h"
 #include "oic/codec/base64.h"
 #include "oic/codec/status.h"
+#include "coap_server.h"
 #include "oic/xmpp/client_setup.h"
 
 namespace gw::oic::adapter {
@@ -79,6 +82,27 @@ uint64_t rand64() {
   uint64_t v = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) v = 0x9e3779b97f4a7c15ull;
   return v;
+}
+
+// A name-based UUID (RFC 4122 §4.3, SHA-1, version 5) in the DNS namespace: stable per instance.
+std::string uuid_v5(const std::string& name) {
+  static const unsigned char ns[16] = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+                                       0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+  std::string in(reinterpret_cast<const char*>(ns), 16);
+  in += name;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(in.data(), in.size(), md, &n, EVP_sha1(), nullptr);
+  md[6] = static_cast<unsigned char>((md[6] & 0x0F) | 0x50);
+  md[8] = static_cast<unsigned char>((md[8] & 0x3F) | 0x80);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -429,6 +453,16 @@ void DeviceLink::answer(const std::shared_ptr<Txn>& t, int code, J body) {
   t->resp.headers = {{"Content-Type", "application/json"}};
   if (!body.is_null()) t->resp.body = std::move(body);
   t->done = true;
+  deliver_txn(t);
+}
+
+void DeviceLink::deliver_txn(const std::shared_ptr<Txn>& t) {
+  if (t->done_cb) {
+    auto cb = std::move(t->done_cb);
+    t->done_cb = nullptr;
+    cb(t);
+    return;
+  }
   flush({t->peer, t->sid});
 }
 
@@ -497,6 +531,7 @@ void DeviceLink::dispatch(const gloox::JID& peer, const std::string& sid, IbbSes
     }
   }
   auto t = new_txn(peer, sid, s, m);
+  if (constrained_ && path != kXmppResHref && path != kXmppUserResHref) return serve_resource(t, m, path, &s);
   if (path == "/oic/res" || path == "/oic/d" || path == "/oic/p") {
     if (m.method != Method::Get) return answer(t, 405, J{{"error", "read-only resource"}});
     if (path == "/oic/res") return answer(t, 200, oic_res(rec_, res_));
@@ -504,6 +539,18 @@ void DeviceLink::dispatch(const gloox::JID& peer, const std::string& sid, IbbSes
   }
   if (path == kXmppResHref) return ra_xmpp(t, m);
   if (path == kXmppUserResHref) return ra_user(t, m);
+  serve_resource(t, m, path, &s);
+}
+
+void DeviceLink::serve_resource(const std::shared_ptr<Txn>& t, const RestMessage& m, const std::string& path,
+                                IbbSession* s) {
+  if (constrained_) {
+    // XC-Proxy toward an RA-constrained OIC device: everything but the RA resources is the
+    // device's own (PROTOCOL.md §8.6).
+    a_.send_forward(t, *this, m);
+    return;
+  }
+  auto obs = m.observe();
   const OicResource* res = res_.find(path);
   if (!res) return answer(t, 404, J{{"error", "no resource " + path}});
   if (!reachable_) return answer(t, 503, J{{"error", "device not reachable"}});
@@ -511,8 +558,8 @@ void DeviceLink::dispatch(const gloox::JID& peer, const std::string& sid, IbbSes
     case Method::Get: {
       if (res->service()) return answer(t, 405, J{{"error", "service resource: use POST"}});
       t->body["rt"] = res->rt;
-      if (obs && *obs == 0 && res->observable()) {
-        s.observe_href = path;
+      if (s && obs && *obs == 0 && res->observable()) {
+        s->observe_href = path;
         t->observe = true;
       }
       for (const auto& p : res->points) {
@@ -523,14 +570,14 @@ void DeviceLink::dispatch(const gloox::JID& peer, const std::string& sid, IbbSes
         }
         a_.send_request(t, *this, v1::RETRIEVE, p, v1::Value());
       }
-      if (t->observe) s.observe_seq = 1;  // the registration's answer is notification 0
+      if (t->observe) s->observe_seq = 1;  // the registration's answer is notification 0
       if (t->outstanding == 0) {
         t->resp = RestMessage::response(200);
         t->resp.headers = {{"Content-Type", "application/json"}};
         t->resp.body = t->body;
         if (t->observe) t->resp.set_header(kHeaderObserve, "0");
         t->done = true;
-        flush({t->peer, t->sid});
+        deliver_txn(t);
       }
       return;
     }
@@ -602,56 +649,74 @@ void DeviceLink::notify(const std::string& path, const v1::Value& content) {
 
 // --- Remote access resources (Annex A) -----------------------------------------------------------
 
+const char* DeviceLink::ra_status() const {
+  return state_ == LinkState::Online ? "Connected" : !error_.empty() ? "Error" : "NotInitialized";
+}
+
 void DeviceLink::ra_xmpp(const std::shared_ptr<Txn>& t, const RestMessage& m) {
   const Account& acc = a_.account();
-  if (m.method == Method::Get) {
-    const char* status = state_ == LinkState::Online ? "Connected" : !error_.empty() ? "Error" : "NotInitialized";
-    return answer(t, 200, J{{"rt", "oic.ra.xmpp"}, {"address", acc.connect_host()}, {"port", acc.port},
-                            {"status", status}, {"ErrorReason", state_ == LinkState::Online ? "" : error_}});
-  }
+  if (m.method == Method::Get)
+    return answer(t, 200, ra_xmpp_body(acc, ra_status(), state_ == LinkState::Online ? "" : error_));
   if (m.method != Method::Post && m.method != Method::Put) return answer(t, 405, J{{"error", "GET or POST"}});
-  if (!m.body || !m.body->is_object()) return answer(t, 400, J{{"error", "a JSON object body is required"}});
-  const J& b = *m.body;
-  if (!b.contains("address") || !b["address"].is_string() || b["address"].get<std::string>().empty() ||
-      b["address"].get<std::string>().find_first_of(" /@") != std::string::npos)
-    return answer(t, 400, J{{"error", "\"address\" must be a host name or address"}});
-  if (!b.contains("port") || !b["port"].is_number_integer() || b["port"].get<int64_t>() < 1 ||
-      b["port"].get<int64_t>() > 65535)
-    return answer(t, 400, J{{"error", "\"port\" must be 1..65535"}});
-  Account next = acc;
-  next.host = b["address"].get<std::string>();
-  next.port = static_cast<uint32_t>(b["port"].get<int64_t>());
-  answer(t, 200, J{{"rt", "oic.ra.xmpp"}, {"address", next.host}, {"port", next.port}});
-  a_.schedule_account_change(std::move(next));
+  RaAnswer r = ra_xmpp_write(acc, m.body);
+  answer(t, r.code, std::move(r.body));
+  if (r.next) a_.schedule_account_change(std::move(*r.next));
 }
 
 void DeviceLink::ra_user(const std::shared_ptr<Txn>& t, const RestMessage& m) {
   const Account& acc = a_.account();
-  if (m.method == Method::Get) {
-    // Spec §6.2.2.2: reading the credential should be restricted; it is write-only unless the
-    // operator enabled credential_readable.
-    std::string cred = a_.config().credential_readable() ? base64_encode(acc.password) : "";
-    return answer(t, 200, J{{"rt", "oic.ra.user"}, {"jid", acc.user + "@" + acc.domain}, {"credential", cred}});
-  }
+  if (m.method == Method::Get) return answer(t, 200, ra_user_body(acc, a_.config().credential_readable()));
   if (m.method != Method::Post && m.method != Method::Put) return answer(t, 405, J{{"error", "GET or POST"}});
-  if (!m.body || !m.body->is_object()) return answer(t, 400, J{{"error", "a JSON object body is required"}});
-  const J& b = *m.body;
+  RaAnswer r = ra_user_write(acc, m.body);
+  answer(t, r.code, std::move(r.body));
+  if (r.next) a_.schedule_account_change(std::move(*r.next));
+}
+
+J ra_xmpp_body(const Account& acc, const char* status, const std::string& error_reason) {
+  return J{{"rt", "oic.ra.xmpp"}, {"address", acc.connect_host()}, {"port", acc.port},
+           {"status", status}, {"ErrorReason", error_reason}};
+}
+
+RaAnswer ra_xmpp_write(const Account& acc, const std::optional<J>& body) {
+  if (!body || !body->is_object()) return {400, J{{"error", "a JSON object body is required"}}, {}};
+  const J& b = *body;
+  if (!b.contains("address") || !b["address"].is_string() || b["address"].get<std::string>().empty() ||
+      b["address"].get<std::string>().find_first_of(" /@") != std::string::npos)
+    return {400, J{{"error", "\"address\" must be a host name or address"}}, {}};
+  if (!b.contains("port") || !b["port"].is_number_integer() || b["port"].get<int64_t>() < 1 ||
+      b["port"].get<int64_t>() > 65535)
+    return {400, J{{"error", "\"port\" must be 1..65535"}}, {}};
+  Account next = acc;
+  next.host = b["address"].get<std::string>();
+  next.port = static_cast<uint32_t>(b["port"].get<int64_t>());
+  return {200, J{{"rt", "oic.ra.xmpp"}, {"address", next.host}, {"port", next.port}}, next};
+}
+
+J ra_user_body(const Account& acc, bool credential_readable) {
+  // Spec §6.2.2.2: reading the credential should be restricted; it is write-only unless the
+  // operator enabled credential_readable.
+  std::string cred = credential_readable ? base64_encode(acc.password) : "";
+  return J{{"rt", "oic.ra.user"}, {"jid", acc.user + "@" + acc.domain}, {"credential", cred}};
+}
+
+RaAnswer ra_user_write(const Account& acc, const std::optional<J>& body) {
+  if (!body || !body->is_object()) return {400, J{{"error", "a JSON object body is required"}}, {}};
+  const J& b = *body;
   if (!b.contains("jid") || !b["jid"].is_string() || !b.contains("credential") || !b["credential"].is_string())
-    return answer(t, 400, J{{"error", "\"jid\" and \"credential\" (strings) are required"}});
+    return {400, J{{"error", "\"jid\" and \"credential\" (strings) are required"}}, {}};
   std::string jid = b["jid"].get<std::string>();
   auto at = jid.find('@');
   if (at == std::string::npos || jid.find('/') != std::string::npos)
-    return answer(t, 400, J{{"error", "\"jid\" must be a bare JID user@domain"}});
+    return {400, J{{"error", "\"jid\" must be a bare JID user@domain"}}, {}};
   Account next = acc;
   next.user = jid.substr(0, at);
   next.domain = jid.substr(at + 1);
-  if (!make_server_jid(next.user, next.domain, res_.device_type, rec_.uuid()).ok())
-    return answer(t, 400, J{{"error", "\"jid\" is not a valid bare JID"}});
+  if (!make_server_jid(next.user, next.domain, kDefaultDeviceType, "00000000-0000-0000-0000-000000000000").ok())
+    return {400, J{{"error", "\"jid\" is not a valid bare JID"}}, {}};
   auto pw = base64_decode(b["credential"].get<std::string>());
-  if (!pw || pw->empty()) return answer(t, 400, J{{"error", "\"credential\" must be non-empty base64"}});
+  if (!pw || pw->empty()) return {400, J{{"error", "\"credential\" must be non-empty base64"}}, {}};
   next.password = std::move(pw.value());
-  answer(t, 200, J{{"rt", "oic.ra.user"}, {"jid", next.user + "@" + next.domain}, {"credential", ""}});
-  a_.schedule_account_change(std::move(next));
+  return {200, J{{"rt", "oic.ra.user"}, {"jid", next.user + "@" + next.domain}, {"credential", ""}}, next};
 }
 
 // ================================================================================================
@@ -663,6 +728,7 @@ OicAdapter::OicAdapter(const gw_host_api* api) : Adapter(api) {}
 OicAdapter::~OicAdapter() {
   for (uint64_t* t : {&rescan_timer_, &start_timer_, &account_timer_})
     if (*t) host_.cancel(*t);
+  coap_.reset();
   login_queue_.clear();
   links_.clear();
 }
@@ -695,6 +761,30 @@ std::string OicAdapter::configure(const std::string& bytes) {
   auto probe = make_server_jid(cfg_.user(), cfg_.domain(), cfg_.default_device_type(),
                                "00000000-0000-0000-0000-000000000000");
   if (!probe) return "oic: " + probe.error().message;
+  if (cfg_.coap().enabled()) {
+    auto* c = cfg_.mutable_coap();
+    if (c->listen_port() > 65535) return "oic: coap.listen_port must be 1..65535";
+    if (!c->listen_address().empty()) {
+      unsigned char buf[16];
+      if (::inet_pton(AF_INET, c->listen_address().c_str(), buf) != 1 &&
+          ::inet_pton(AF_INET6, c->listen_address().c_str(), buf) != 1)
+        return "oic: coap.listen_address must be a numeric IPv4 or IPv6 address";
+    }
+    if (!c->device_id().empty() && !is_valid_uuid(c->device_id())) return "oic: coap.device_id must be a UUID";
+    if (c->forward_timeout_ms() == 0) c->set_forward_timeout_ms(5000);
+    if (c->forward_timeout_ms() > cfg_.request_timeout_ms()) c->set_forward_timeout_ms(cfg_.request_timeout_ms());
+    std::map<std::string, bool> seen;
+    for (auto& d : *c->mutable_device()) {
+      if (!is_valid_uuid(d.di())) return "oic: coap.device di \"" + d.di() + "\" is not a UUID";
+      std::string low = d.di();
+      std::transform(low.begin(), low.end(), low.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (seen[low]) return "oic: coap.device di " + d.di() + " is listed twice";
+      seen[low] = true;
+      if (!parse_coap_uri(d.uri())) return "oic: coap.device uri \"" + d.uri() + "\" must be coap://<numeric host>[:port]";
+      if (d.device_type().empty()) d.set_device_type("oic.d.unknown");
+      if (!is_valid_device_type(d.device_type())) return "oic: coap.device device_type is not a valid rt";
+    }
+  }
   account_.host = cfg_.server_host();
   account_.port = cfg_.server_port();
   account_.domain = cfg_.domain();
@@ -704,6 +794,16 @@ std::string OicAdapter::configure(const std::string& bytes) {
 }
 
 std::string OicAdapter::start() {
+  if (cfg_.coap().enabled()) {
+    std::string di = cfg_.coap().device_id().empty() ? uuid_v5(std::string("camgw-oic-gateway/") + host_.name())
+                                                     : cfg_.coap().device_id();
+    coap_ = std::make_unique<CoapService>(*this, cfg_.coap(), di);
+    std::string err = coap_->start();
+    if (!err.empty()) {
+      coap_.reset();
+      return err;
+    }
+  }
   // Other adapters register their devices in their own start(): scan once every start() has run.
   start_timer_ = host_.timer(0, 0, &OicAdapter::on_rescan_timer, this);
   rescan_timer_ = host_.timer(cfg_.rescan_interval_ms(), cfg_.rescan_interval_ms(), &OicAdapter::on_rescan_timer, this);
@@ -760,6 +860,32 @@ void OicAdapter::rescan() {
       it->second->set_resources(std::move(res.value()));
     }
   }
+  if (coap_) {
+    for (const auto& cd : cfg_.coap().device()) {
+      std::string di = cd.di();
+      wanted[di] = true;
+      if (links_.count(di)) continue;
+      auto jid = make_server_jid(account_.user, account_.domain, cd.device_type(), di);
+      if (!jid) {
+        log(GW_LOG_WARN, "constrained device " + di + " not proxied: " + jid.error().message);
+        wanted.erase(di);
+        continue;
+      }
+      v1::Device rec;
+      rec.set_uuid(di);
+      rec.set_adapter(host_.name());
+      rec.set_native_id(cd.uri());
+      rec.set_name(cd.name());
+      rec.set_online(true);
+      DeviceResources res;
+      res.device_type = cd.device_type();
+      auto link = std::make_unique<DeviceLink>(*this, std::move(rec), std::move(res), std::move(jid.value()));
+      link->set_constrained(true);
+      DeviceLink* l = link.get();
+      links_.emplace(di, std::move(link));
+      l->start();
+    }
+  }
   for (auto it = links_.begin(); it != links_.end();) {
     if (wanted.count(it->first)) {
       ++it;
@@ -769,6 +895,7 @@ void OicAdapter::rescan() {
     it->second->shutdown();
     it = links_.erase(it);
   }
+  if (coap_) coap_->sync_devices();
 }
 
 std::optional<std::pair<sockaddr_storage, socklen_t>> OicAdapter::server_address(std::string& err) {
@@ -861,6 +988,40 @@ void OicAdapter::send_request(const std::shared_ptr<Txn>& t, const DeviceLink& d
   }
 }
 
+void OicAdapter::send_forward(const std::shared_ptr<Txn>& t, const DeviceLink& d, const RestMessage& m) {
+  t->forward = true;
+  t->body = J();
+  v1::Envelope e;
+  e.set_model_version(1);
+  e.set_kind(v1::REQUEST);
+  switch (m.method) {
+    case Method::Get: e.set_op(v1::RETRIEVE); break;
+    case Method::Post: e.set_op(v1::UPDATE); break;
+    case Method::Put: e.set_op(v1::CREATE); break;
+    case Method::Delete: e.set_op(v1::DELETE); break;
+    case Method::Response: e.set_op(v1::RETRIEVE); break;
+  }
+  std::string corr = std::string(host_.name()) + "-" + std::to_string(++next_corr_);
+  e.set_correlation_id(corr);
+  e.mutable_origin()->set_peer(t->peer);
+  e.mutable_target()->set_adapter(host_.name());
+  e.mutable_target()->set_device(d.record().uuid());
+  e.mutable_target()->set_path(m.url.path.empty() ? "/" : m.url.path);
+  if (!m.url.query.empty()) (*e.mutable_attributes())["oic.query"] = m.url.query;
+  e.set_expires_ms(host_.wall_ms() + cfg_.request_timeout_ms());
+  if (m.body) *e.mutable_content() = value_from_ojson(*m.body);
+  pending_[corr] = Pending{t, v1::Point(), e.op()};
+  ++t->outstanding;
+  int rc = host_.emit(e);
+  if (rc != GW_OK) {
+    pending_.erase(corr);
+    --t->outstanding;
+    t->worst = rc == GW_ERR_BUSY ? v1::BUSY : v1::INTERNAL_ERROR;
+    t->detail = "gateway cannot route the request (rc " + std::to_string(rc) + ")";
+    finish(t);
+  }
+}
+
 void OicAdapter::on_response(const v1::Envelope& env) {
   auto it = pending_.find(env.correlation_id());
   if (it == pending_.end()) return;
@@ -868,6 +1029,13 @@ void OicAdapter::on_response(const v1::Envelope& env) {
   pending_.erase(it);
   auto& t = p.txn;
   --t->outstanding;
+  if (t->forward) {
+    t->worst = env.status();
+    t->detail = env.status_detail();
+    t->body = env.content().kind_case() == v1::Value::KIND_NOT_SET ? J() : value_to_ojson(env.content());
+    if (t->outstanding == 0) finish(t);
+    return;
+  }
   if (status_is_success(env.status())) {
     const std::string& prop = p.point.oic().property();
     if (p.op == v1::RETRIEVE) {
@@ -889,6 +1057,25 @@ void OicAdapter::on_response(const v1::Envelope& env) {
 
 void OicAdapter::finish(const std::shared_ptr<Txn>& t) {
   DeviceLink* d = find(t->uuid);
+  if (t->forward) {
+    // The constrained device's answer (or the XC-Proxy's error), status line from the table.
+    const StatusInfo& si = status_info(t->worst == v1::STATUS_UNSPECIFIED ? v1::OK : t->worst);
+    t->resp = RestMessage::response(si.http);
+    t->resp.reason = si.http_reason;
+    t->resp.headers = {{"Content-Type", "application/json"}};
+    if (!t->body.is_null()) t->resp.body = t->body;
+    else if (!status_is_success(t->worst) && t->worst != v1::STATUS_UNSPECIFIED)
+      t->resp.body = J{{"error", t->detail.empty() ? std::string(si.http_reason) : t->detail}};
+    t->done = true;
+    if (t->done_cb) {
+      auto cb = std::move(t->done_cb);
+      t->done_cb = nullptr;
+      cb(t);
+    } else if (d) {
+      d->complete(t);
+    }
+    return;
+  }
   if (status_is_success(t->worst) || t->worst == v1::STATUS_UNSPECIFIED) {
     t->resp = RestMessage::response(200);
     t->resp.headers = {{"Content-Type", "application/json"}};
@@ -907,6 +1094,12 @@ void OicAdapter::finish(const std::shared_ptr<Txn>& t) {
     t->resp.set_header(kHeaderObserve, "0");
   }
   t->done = true;
+  if (t->done_cb) {
+    auto cb = std::move(t->done_cb);
+    t->done_cb = nullptr;
+    cb(t);
+    return;
+  }
   if (d) d->complete(t);
 }
 
@@ -930,10 +1123,15 @@ int OicAdapter::deliver(const v1::Envelope& env) {
         return GW_OK;
       }
       d->notify(env.origin().path(), env.content());
+      if (coap_) coap_->notify(env.origin().device(), env.origin().path(), env.content());
       return GW_OK;
     }
     case v1::REQUEST: {
-      // Nothing is addressed to the OIC side from inside the gateway (yet): answer so the
+      if (coap_ && env.target().adapter() == host_.name() && coap_->is_constrained(env.target().device())) {
+        coap_->forward(env);  // XC-Proxy: a <rest> request for a constrained device
+        return GW_OK;
+      }
+      // Nothing else is addressed to the OIC side from inside the gateway (yet): answer so the
       // requester is not left waiting for the router's timeout.
       v1::Envelope r;
       r.set_kind(v1::RESPONSE);
@@ -980,6 +1178,7 @@ void OicAdapter::stop() {
     }
   login_queue_.clear();
   for (auto& [uuid, link] : links_) link->shutdown();
+  if (coap_) coap_->stop();
 }
 
 bool OicAdapter::done() { return true; }
@@ -1004,6 +1203,7 @@ std::string OicAdapter::status_json() {
       j["last_error"] = l->error();
       break;
     }
+  if (coap_) j["coap"] = coap_->status();
   return j.dump();
 }
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +29,7 @@
 namespace gw::oic::adapter {
 
 class OicAdapter;
+class CoapService;
 
 // Account and server settings shared by every bridged device; writable at run time through
 // /XMPPResURI and /XMPPUserResURI.
@@ -39,6 +41,17 @@ struct Account {
   std::string password;
   std::string connect_host() const { return host.empty() ? domain : host; }
 };
+
+// The remote-access resources of Annex A (PROTOCOL.md §7.5), shared by the XMPP and the CoAP side.
+struct RaAnswer {
+  int code = 200;
+  nlohmann::ordered_json body;
+  std::optional<Account> next;  // set: apply this account (schedule_account_change) after answering
+};
+nlohmann::ordered_json ra_xmpp_body(const Account& acc, const char* status, const std::string& error_reason);
+RaAnswer ra_xmpp_write(const Account& acc, const std::optional<nlohmann::ordered_json>& body);
+nlohmann::ordered_json ra_user_body(const Account& acc, bool credential_readable);
+RaAnswer ra_user_write(const Account& acc, const std::optional<nlohmann::ordered_json>& body);
 
 // One <rest> request being answered (or a notification waiting for its turn): responses leave an
 // IBB session in the order the requests arrived (PROTOCOL.md §4).
@@ -53,6 +66,10 @@ struct Txn {
   std::string detail;
   nlohmann::ordered_json body = nlohmann::ordered_json::object();
   RestMessage resp;
+  // Set by the CoAP side: called with the finished transaction instead of queueing the answer on
+  // an IBB session.
+  std::function<void(const std::shared_ptr<Txn>&)> done_cb;
+  bool forward = false;  // XC-Proxy: the answer is a constrained device's (body = its payload)
 };
 
 struct IbbSession {
@@ -95,6 +112,16 @@ class DeviceLink : public FdOwner,
   // Adapter -> link: a finished transaction, an observed value changed.
   void complete(const std::shared_ptr<Txn>& t);
   void notify(const std::string& path, const v1::Value& content);
+  // Serves a request on this device's resources (discovery documents and RA resources excluded);
+  // shared by the XMPP and the CoAP side. The answer goes to t->done_cb when set, else to t's IBB
+  // session. s: the IBB session (Observe registration), nullptr on the CoAP side.
+  void serve_resource(const std::shared_ptr<Txn>& t, const RestMessage& m, const std::string& path, IbbSession* s);
+  bool constrained() const { return constrained_; }
+  void set_constrained(bool on) { constrained_ = on; }
+  // The answer of a finished transaction leaves (done_cb or the IBB session).
+  void deliver_txn(const std::shared_ptr<Txn>& t);
+  // Session status of /XMPPResURI.
+  const char* ra_status() const;
 
   // FdOwner
   void fd_watch(int fd, bool read, bool write) override;
@@ -140,6 +167,7 @@ class DeviceLink : public FdOwner,
   DeviceResources res_;
   OicJid jid_;
   bool reachable_ = false;
+  bool constrained_ = false;  // an RA-constrained OIC device behind the XC-Proxy (CoAP)
   LinkState state_ = LinkState::Idle;
   std::string error_;
   std::string kick_reason_;
@@ -183,6 +211,11 @@ class OicAdapter : public gw::sdk::Adapter {
   // Sends a REQUEST envelope for one point of a transaction.
   void send_request(const std::shared_ptr<Txn>& t, const DeviceLink& d, v1::Operation op, const v1::Point& p,
                     v1::Value content);
+  // XC-Proxy: a <rest> request for a constrained device becomes a REQUEST envelope addressed to
+  // this instance (target.device = di, target.path = the URL path), forwarded over CoAP on delivery.
+  void send_forward(const std::shared_ptr<Txn>& t, const DeviceLink& d, const RestMessage& m);
+  CoapService* coap() { return coap_.get(); }
+  const std::map<std::string, std::unique_ptr<DeviceLink>>& links() const { return links_; }
   // Account change requested through an RA resource: applied from a timer (never inside gloox).
   void schedule_account_change(Account next);
   void log(int level, const std::string& msg) const {
@@ -199,6 +232,7 @@ class OicAdapter : public gw::sdk::Adapter {
     v1::Point point;
     v1::Operation op;
   };
+  std::unique_ptr<CoapService> coap_;
   static void on_rescan_timer(void* self);
   static void on_account_timer(void* self);
   void rescan();
