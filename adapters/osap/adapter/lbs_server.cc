@@ -120,11 +120,21 @@ void LbsConn::OnAuth(const lbs::AuthRequest& m) {
   DeviceState* d = a_.FindDevice(m.serial);
   if (!d) return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice, "serial is not provisioned");
   if (d->blacklisted) return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice, "serial is blacklisted");
-  if (m.auth_mode != 0) {
+  // auth_mode 0: the share key comes from the verification code; 1: from the device's license code
+  // (PROTOCOL.md 4.2). A device must be provisioned with the credential of the mode it uses.
+  const std::string* secret = nullptr;
+  if (m.auth_mode == 0) secret = &d->vcode;
+  if (m.auth_mode == 1) secret = &d->license;
+  if (!secret) {
     return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice,
-                "auth_mode " + std::to_string(m.auth_mode) + " (license) is not supported");
+                "auth_mode " + std::to_string(m.auth_mode) + " is not defined");
   }
-  auto opened = lbs::OpenDevicePublicKey(m, d->vcode);
+  if (secret->empty()) {
+    return Fail(MsgType::kAuthReply, ResultCode::kNoSuchDevice,
+                m.auth_mode == 1 ? "license mode, but no license is provisioned for this serial"
+                                 : "verification-code mode, but only a license is provisioned for this serial");
+  }
+  auto opened = lbs::OpenDevicePublicKey(m, *secret);
   if (!opened) return Fail(MsgType::kAuthReply, ResultCode::kDecryptFailed, "device public key does not open");
   auto mine = EcKey::Generate();  // fresh per handshake: never rely on the device's randomness
   if (!mine) return Fail(MsgType::kAuthReply, ResultCode::kEncryptFailed, mine.error().message);

@@ -19,6 +19,7 @@ namespace gw::osap::session {
 namespace {
 constexpr uint64_t kSweepMs = 100;
 constexpr const char* kSecretVcode = "verification_code";
+constexpr const char* kSecretLicense = "license";
 constexpr const char* kSecretMaster = "master_key";
 constexpr const char* kSecretSession = "session_key";
 constexpr int kQueryWindow = 16;
@@ -100,7 +101,8 @@ std::string OsapAdapter::configure(const std::string& bytes) {
   std::set<std::string> seen;
   for (auto& p : cfg_.device()) {
     if (!topics::IsValidSerial(p.serial())) return "osap: device serial \"" + p.serial() + "\" is not a valid serial";
-    if (p.verification_code().empty()) return "osap: device " + p.serial() + " has no verification_code";
+    if (p.verification_code().empty() && p.license().empty())
+      return "osap: device " + p.serial() + " has neither a verification_code nor a license";
     if (!seen.insert(p.serial()).second) return "osap: device " + p.serial() + " is listed twice";
   }
   return "";
@@ -124,7 +126,8 @@ bool OsapAdapter::Persist(DeviceState& d, std::function<void(bool ok)> durable) 
   if (d.devid.empty()) id.erase("devid"); else id["devid"] = d.devid;
   if (d.blacklisted) id["blacklisted"] = "true"; else id.erase("blacklisted");
   auto& sec = *rec.mutable_secrets();
-  sec[kSecretVcode] = d.vcode;
+  if (d.vcode.empty()) sec.erase(kSecretVcode); else sec[kSecretVcode] = d.vcode;
+  if (d.license.empty()) sec.erase(kSecretLicense); else sec[kSecretLicense] = d.license;
   if (d.master.empty()) sec.erase(kSecretMaster); else sec[kSecretMaster] = d.master;
   if (d.session_key) sec[kSecretSession] = std::string(d.session_key->begin(), d.session_key->end());
   else sec.erase(kSecretSession);
@@ -143,9 +146,11 @@ Result<DeviceState*> OsapAdapter::AddDevice(const cfgpb::ProvisionedDevice& p, b
   auto [it, fresh] = devices_.try_emplace(p.serial());
   DeviceState& d = it->second;
   if (!fresh && !replace) return make_error("device " + p.serial() + " is already provisioned");
-  bool changed = fresh || d.vcode != p.verification_code() || d.model != p.model() || d.blacklisted != p.blacklisted();
+  bool changed = fresh || d.vcode != p.verification_code() || d.license != p.license() || d.model != p.model() ||
+                 d.blacklisted != p.blacklisted();
   d.serial = p.serial();
   d.vcode = p.verification_code();
+  d.license = p.license();
   d.model = p.model();
   d.blacklisted = p.blacklisted();
   if (changed && !Persist(d)) {
@@ -185,6 +190,7 @@ std::string OsapAdapter::start() {
       d.model = rec.model();
       auto sec = rec.secrets();
       d.vcode = sec[kSecretVcode];
+      d.license = sec[kSecretLicense];
       d.master = sec[kSecretMaster];
       const std::string& sk = sec[kSecretSession];
       if (sk.size() == 16) {
@@ -704,10 +710,12 @@ void OsapAdapter::HandleProvision(const pb::Envelope& req) {
     cfgpb::ProvisionedDevice p;
     p.set_serial(serial);
     p.set_verification_code(StrOf(map_find(c, "verification_code")));
+    p.set_license(StrOf(map_find(c, "license")));
     p.set_model(StrOf(map_find(c, "model")));
     if (auto* b = map_find(c, "blacklisted"); b && b->has_bool_value()) p.set_blacklisted(b->bool_value());
     if (!topics::IsValidSerial(serial)) return Respond(req, pb::BAD_REQUEST, nullptr, 3, "serial is missing or invalid");
-    if (p.verification_code().empty()) return Respond(req, pb::BAD_REQUEST, nullptr, 3, "verification_code is missing");
+    if (p.verification_code().empty() && p.license().empty())
+      return Respond(req, pb::BAD_REQUEST, nullptr, 3, "verification_code (or license) is missing");
     if (FindDevice(serial)) return Respond(req, pb::CONFLICT, nullptr, 0, "device " + serial + " is already provisioned");
     auto d = AddDevice(p, false);
     if (!d) return Respond(req, pb::INTERNAL_ERROR, nullptr, 6, d.error().message);

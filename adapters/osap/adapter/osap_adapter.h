@@ -56,7 +56,7 @@ struct MqttSession {
 
 // What the gateway knows about one provisioned device.
 struct DeviceState {
-  std::string serial, uuid, model, vcode, devid, master;
+  std::string serial, uuid, model, vcode, license, devid, master;
   std::optional<SessionKey> session_key;
   bool blacklisted = false;
   DasConn* conn = nullptr;  // live DAS connection, if any

@@ -218,3 +218,46 @@ TEST_CASE("LBS connection hygiene: slow sender, oversize frame, garbage -> close
     CHECK(s.WaitClosed());
   }
 }
+
+TEST_CASE("LBS license mode (auth_mode 1): the share key comes from the provisioned license") {
+  Rig rig(std::string(kDevices) + R"(
+    device { serial: "LICSN0001" license: "LIC-7Q2W-9XZP" model: "cam1" }
+  )");
+  for (Generation gen : {Generation::kGen1, Generation::kGen2}) {
+    CAPTURE(static_cast<int>(gen));
+    Device d{gen, "LICSN0001", "LIC-7Q2W-9XZP"};
+    d.auth_mode = 1;
+    d.F1(rig);
+    const auto* rec = rig.device("LICSN0001");
+    REQUIRE(rec);
+    CHECK(rec->identity().at("devid") == *d.devid);
+    CHECK(Secret(rec, "license") == "LIC-7Q2W-9XZP");
+    CHECK_FALSE(Logged("LIC-7Q2W-9XZP"));
+  }
+  // The mode must match what is provisioned: verification-code mode for a license-only device, and
+  // license mode for a verification-code device, are both unknown (result 5).
+  {
+    Device d{Generation::kGen2, "LICSN0001", "LIC-7Q2W-9XZP"};
+    Sock s(rig, rig.lbs_port);
+    CHECK(d.Auth(s) == ResultCode::kNoSuchDevice);
+  }
+  {
+    Device d{Generation::kGen2, "TESTSN0002", "VCODE123"};
+    d.auth_mode = 1;
+    Sock s(rig, rig.lbs_port);
+    CHECK(d.Auth(s) == ResultCode::kNoSuchDevice);
+    CHECK(Logged("license mode, but no license is provisioned"));
+  }
+  // A license provisioned at run time ($provision CREATE with "license").
+  gw::v1::Value body;
+  gw::map_set(body, "serial", gw::make_string("LICSN0002"));
+  gw::map_set(body, "license", gw::make_string("LIC-0002"));
+  rig.request("prov-1", gw::v1::CREATE, "", "$provision", body, "osap");
+  auto r = rig.response("prov-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::CREATED);
+  Device d{Generation::kGen1, "LICSN0002", "LIC-0002"};
+  d.auth_mode = 1;
+  d.F1(rig);
+  CHECK(rig.device("LICSN0002")->identity().at("devid") == *d.devid);
+}

@@ -280,8 +280,9 @@ struct Device {
   Device(Generation g, std::string sn, std::string vc, bool lower_first_md5 = false)
       : gen(g), serial(std::move(sn)), vcode(std::move(vc)), lower(lower_first_md5) {}
   Generation gen;
-  std::string serial, vcode;
+  std::string serial, vcode;  // vcode: the verification code, or the license code with auth_mode 1
   bool lower = false;
+  uint8_t auth_mode = 0;
   std::optional<std::string> devid, master;
   SessionKey sk{};
   std::optional<EcKey> key;
@@ -294,6 +295,7 @@ struct Device {
     lbs::AuthRequest m;
     m.gen = gen;
     m.serial = serial;
+    m.auth_mode = auth_mode;
     m.sealed_public_key = lbs::SealPublicKey(gen, AesKeyFromAscii(ShareKey(gen, vcode, serial, lower)), key->PublicRaw());
     auto b = lbs::EncodeAuthRequest(m);
     REQUIRE(b.ok());
