@@ -123,7 +123,9 @@ void RssBench(int n) {
       << "gateway_id: \"bench\"\nlog { level: WARN }\nmapping_file: \"routes.textproto\"\n"
       << "adapter { name: \"cloud\" module: \"loopback\" config { [type.googleapis.com/gw.loopback.v1.LoopbackConfig] { } } }\n"
       << "adapter { name: \"osap\" module: \"osap\" config { [type.googleapis.com/gw.osap.v1.OsapConfig] {\n"
-      << "  lbs_port: 0\n  das { listen_port: 0 }\n  profile_dir: \"" << dir << "/profiles\"\n" << devices << "} } }\n";
+      << "  lbs_port: 0\n  das { listen_port: 0 }\n  profile_dir: \"" << dir << "/profiles\"\n"
+      << "  limits { max_connections: " << n + 1024 << " }\n"  // the default (4096) is below 10,000
+      << devices << "} } }\n";
   // The LBS port is ephemeral: a log line names it; INFO is needed for that one line only.
   {
     std::string cfg = gwtest::read_file(dir + "/gw.textproto");
@@ -145,9 +147,34 @@ void RssBench(int n) {
   if (!sim.Start().ok()) Die("simulator start");
   t0 = Clock::now();
   sim.StartThread();
-  bool ok = sim.WaitFor([&](const camsim::Stats& s) { return s.online == static_cast<uint64_t>(n); }, 600000);
+  // Waits until every camera is online; gives up after 60 s without progress.
+  bool ok = false;
+  uint64_t best = 0;
+  auto progress = Clock::now();
+  while (true) {
+    auto s = sim.GetStats();
+    if (s.online == static_cast<uint64_t>(n)) {
+      ok = true;
+      break;
+    }
+    if (s.online > best) {
+      best = s.online;
+      progress = Clock::now();
+    }
+    if (Secs(progress) > 60) break;
+    static auto last_print = Clock::now();
+    if (Secs(last_print) > 10) {
+      std::fprintf(stderr, "  ... %s\n", s.line().c_str());
+      last_print = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   double up = Secs(t0);
-  if (!ok) Die("not all cameras online: " + sim.GetStats().line() + "\n" + gwd.output().substr(0, 4000));
+  if (!ok) {
+    std::string log = gwd.output();
+    Die("not all cameras online: " + sim.GetStats().line() + "\ngatewayd log (last 4000 bytes):\n" +
+        log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
+  }
   std::this_thread::sleep_for(std::chrono::seconds(3));
   long rss1 = RssKiB(gwd.pid());
   auto st = sim.GetStats();
