@@ -1,45 +1,33 @@
 #!/usr/bin/env bash
-# The main job, on loopback: installs what it needs, builds, and runs the gateway with the shipped
-# configuration. Ctrl-C stops everything it started and removes its temporary state.
+# The main job, on loopback: installs what it needs, builds, then runs the whole product — mosquitto
+# and prosody (generated configuration and certificates, free ports), gatewayd with the shipped
+# configuration and mappings (osap + onem2m + oic), simulated cameras and an NVR (camsim), a oneM2M
+# application and an OIC client — with every line prefixed by the component that printed it.
+# Ctrl-C or SIGTERM stops everything it started, by PID, and removes its temporary state.
+#
+#   bash scripts/demo.sh [--duration S] [--cameras N] [--event-interval-ms MS] [--verbose]
+#   bash scripts/demo.sh --no-setup --build-dir DIR ...   # use an existing build (the ctest does)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-bash scripts/setup.sh
-echo "demo: building (first time takes a few minutes)..."
-build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-
-STATE=$(mktemp -d /tmp/camgw-demo.XXXXXX)
-PIDS=()
-# Children run in their own sessions (setsid), so Ctrl-C reaches only this script, which then
-# stops each child exactly once, by PID, and waits for it.
-cleanup() {
-  trap - INT TERM EXIT
-  local rc=0
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
-    wait "$pid" 2>/dev/null; st=$?
-    [ "$st" -eq 0 ] || [ "$st" -eq 127 ] || { echo "demo: process $pid exited with status $st"; rc=1; }
-  done
-  rm -rf "$STATE"
-  echo "demo: stopped; nothing left running."
-  exit $rc
-}
-trap cleanup INT TERM EXIT
-
-cat <<TXT
-================================================================================
-camgw demo
-  gatewayd loads firmware/etc/camgw/gateway.textproto: two adapter modules
-  ("devices": three simulated devices reporting a counter every 2 s and
-  answering requests; "cloud": logs what the router delivers to it and changes a
-  setting on a device every 5 s). Routes and device models come from mappings/.
-  Watch for:  comp=cloud msg="received REPORT ..."    (device -> router -> cloud)
-              comp=cloud msg="received RESPONSE ..."  (cloud -> device -> cloud)
-  Ctrl-C stops the demo (gatewayd shuts down cleanly, exit 0).
-  State (registry) lives in $STATE and is removed at exit.
-================================================================================
-TXT
-setsid "$ROOT/build/bin/gatewayd" --config "$ROOT/firmware/etc/camgw/gateway.textproto" --state-dir "$STATE" &
-PIDS+=($!)
-wait "${PIDS[0]}" || true
-echo "demo: gatewayd exited on its own"
+SETUP=1 BUILD_DIR="" ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-setup) SETUP=0 ;;
+    --build-dir) BUILD_DIR="$2"; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) ARGS+=("$1") ;;
+  esac
+  shift
+done
+[ "$SETUP" = 0 ] || bash scripts/setup.sh
+if [ -z "$BUILD_DIR" ]; then
+  BUILD_DIR="$ROOT/build"
+  echo "demo: building into $BUILD_DIR (first time takes a few minutes)..."
+  BUILD_TARGET="gatewayd gatewayctl camsim gw_osap gw_onem2m gw_oic" build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+# Debian's python3 (python3-paho-mqtt, python3-slixmpp), not whatever python3 comes first on PATH.
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+# exec: the orchestrator becomes this process, so Ctrl-C and `kill -TERM <pid of demo.sh>` reach it;
+# it starts every component in its own session and stops each one by PID.
+exec "$PY" -u scripts/demo.py --build "$BUILD_DIR" "${ARGS[@]+"${ARGS[@]}"}"
