@@ -21,7 +21,8 @@ void usage(FILE* out) {
                "  devices [ADAPTER]                        registered devices (secret values never shown)\n"
                "  reload                                   reload the mapping files (like SIGHUP)\n"
                "  provision ADAPTER SERIAL CODE [MODEL]    make a camera known before it onboards\n"
-               "                                           (CODE = its verification code or license)\n"
+               "                                           (CODE: verification code, or license:LICENSE)\n"
+
                "  deprovision ADAPTER SERIAL               forget a camera\n"
                "  request ADAPTER OP PATH [JSON] [DEVICE]  send any request envelope (OP = CREATE,\n"
                "                                           RETRIEVE, UPDATE, DELETE, INVOKE)\n"
@@ -97,7 +98,10 @@ int main(int argc, char** argv) {
   if (cmd == "reload" && n == 1) return call(sock, {{"cmd", "reload"}});
   if (cmd == "devices" && n <= 2) return call(sock, {{"cmd", "devices"}, {"adapter", n == 2 ? args[1] : ""}});
   if (cmd == "provision" && (n == 4 || n == 5)) {
-    json content{{"serial", args[2]}, {"verification_code", args[3]}};
+    json content{{"serial", args[2]}};
+    // CODE is the verification code, or license:CODE for a license-mode camera.
+    if (args[3].rfind("license:", 0) == 0) content["license"] = args[3].substr(8);
+    else content["verification_code"] = args[3];
     if (n == 5) content["model"] = args[4];
     return call(sock, {{"cmd", "request"}, {"adapter", args[1]}, {"op", "CREATE"}, {"path", "$provision"},
                        {"content", content}});
