@@ -10,3 +10,5 @@ for b in build/bin/*_bench; do
   echo "== $(basename "$b")"
   "$b" 2> >(grep -v "level=info" >&2)
 done
+echo "== e2e_notify_bench (1,000 cameras: camera event -> oneM2M NOTIFY vs. mosquitto alone)"
+/usr/bin/python3 tests/bench/e2e_notify_bench.py --build-dir "$ROOT/build"

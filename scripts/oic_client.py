@@ -83,6 +83,7 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler('presence_available', lambda p: self._presence(p, True))
         self.add_event_handler('presence_unavailable', lambda p: self._presence(p, False))
         self.presence_log = []      # (time, uuid, available)
+        self.tasks = []
 
     async def _start(self, _):
         self.send_presence(ppriority=-10)  # OIC Client priority range -66..-1 (spec Table 4)
@@ -151,8 +152,13 @@ class Client(slixmpp.ClientXMPP):
                 t = time.time()
                 _, l2, h2, b2 = parse_rest(d)
                 callback(camera, href, h2.get('Observe'), b2, t, l2)
-        asyncio.ensure_future(pump())
+        self.tasks.append(asyncio.ensure_future(pump()))
         return line
+
+    def close(self):
+        for t in self.tasks:
+            t.cancel()
+        self.disconnect()
 
     async def wait_cameras(self, n, timeout=60):
         deadline = time.time() + timeout
@@ -221,7 +227,7 @@ def main():
     try:
         cli.loop.run_until_complete(run(a, cli, out))
     finally:
-        cli.disconnect()
+        cli.close()
         try:
             cli.loop.run_until_complete(asyncio.wait_for(cli.disconnected, 3))
         except Exception:
