@@ -16,6 +16,7 @@ PKGS=(
   doctest-dev
   clang libclang-rt-14-dev                   # libFuzzer targets
   python3 python3-paho-mqtt python3-slixmpp  # independent peers for integration tests
+  python3-cbor2                              # CBOR primitives of the oneM2M paho tests
   procps iproute2
 )
 missing=()

@@ -6,13 +6,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <openssl/rand.h>
+
 #include "cse.h"
+#include "local_broker.h"
 #include "gw/adapter_sdk.h"
 #include "gw/status.h"
 #include "gw/value.h"
@@ -43,9 +47,14 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     if (cfg_.cse_id().empty() || cfg_.cse_name().empty()) return "onem2m: cse_id and cse_name are required";
     cse_id_ = sp_relative_cse_id(cfg_.cse_id());
     if (cfg_.cse_name().find('/') != std::string::npos) return "onem2m: cse_name must not contain '/'";
-    auto poa = parse_poa(cfg_.broker().url());
-    if (!poa.ok()) return "onem2m: broker.url: " + poa.error().message;
-    poa_ = poa.value();
+    if (cfg_.has_local_broker()) {
+      std::string e = configure_local_broker();
+      if (!e.empty()) return "onem2m: local_broker: " + e;
+    } else {
+      auto poa = parse_poa(cfg_.broker().url());
+      if (!poa.ok()) return "onem2m: broker.url: " + poa.error().message;
+      poa_ = poa.value();
+    }
     if (poa_.tls && cfg_.broker().ca_file().empty()) return "onem2m: mqtts:// needs broker.ca_file";
     if (cfg_.role() == Cfg::IN && cfg_.has_registrar()) return "onem2m: an IN-CSE has no registrar";
     if (cfg_.has_registrar()) {
@@ -69,6 +78,10 @@ class OneM2MAdapter : public gw::sdk::Adapter {
 
   std::string start() override {
     static MosqInit init;
+    if (cfg_.has_local_broker()) {
+      std::string e = start_local_broker();
+      if (!e.empty()) return "onem2m: local broker: " + e;
+    }
     gw::onem2m::cse::Settings s;
     s.cse_id = cse_id_;
     s.cse_name = cfg_.cse_name();
@@ -102,7 +115,9 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_max_inflight_messages_set(mosq_, 1000);
-    if (!cfg_.broker().username().empty())
+    if (broker_)
+      mosquitto_username_pw_set(mosq_, broker_settings_.cse_user.c_str(), broker_settings_.cse_password.c_str());
+    else if (!cfg_.broker().username().empty())
       mosquitto_username_pw_set(mosq_, cfg_.broker().username().c_str(),
                                 cfg_.broker().password().empty() ? nullptr : cfg_.broker().password().c_str());
     if (poa_.tls && mosquitto_tls_set(mosq_, cfg_.broker().ca_file().c_str(), nullptr, nullptr, nullptr, nullptr) !=
@@ -113,6 +128,13 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     mosquitto_subscribe_callback_set(mosq_, &OneM2MAdapter::on_subscribe);
     mosquitto_message_callback_set(mosq_, &OneM2MAdapter::on_message);
     misc_timer_ = host_.timer(1000, 1000, &OneM2MAdapter::on_misc, this);
+    if (broker_) {
+      // The broker child was just spawned: connect once it had a moment to listen.
+      std::string e = broker_->start();
+      if (!e.empty()) return "onem2m: local broker: " + e;
+      return "";
+    }
+    first_connect_ = false;
     int rc = mosquitto_connect_async(mosq_, poa_.host.c_str(), poa_.port, keepalive_);
     if (rc != MOSQ_ERR_SUCCESS) {
       host_.log(GW_LOG_WARN, std::string("broker ") + format_poa(poa_) + ": " + mosquitto_strerror(rc));
@@ -178,7 +200,10 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       flush();
     }
     teardown();
+    if (broker_) broker_->stop();  // SIGTERM by PID; done() once it is reaped
   }
+
+  bool done() override { return !broker_ || broker_->done(); }
 
   std::string status_json() override {
     nlohmann::json j;
@@ -191,6 +216,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     j["bridged"] = bridged_;
     j["unmapped"] = unmapped_;
     j["reconnects"] = reconnects_;
+    if (broker_) j["local_broker"] = {{"pid", broker_->pid()}, {"restarts", broker_->restarts()}};
     return j.dump();
   }
 
@@ -203,6 +229,69 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     std::unique_ptr<TimerCtx> ctx;  // what the timeout timer gets; freed with the entry
     RequestPrimitive req;           // for answers made here (timeouts)
   };
+
+  // ---- co-located broker ----
+  std::string configure_local_broker() {
+    const auto& lb = cfg_.local_broker();
+    if (!cfg_.broker().url().empty() || !cfg_.broker().username().empty() || !cfg_.broker().password().empty())
+      return "broker must be unset (the CSE connects to its local broker with a generated account)";
+    if (cfg_.has_registrar())
+      return "a registrar on another broker is not implemented yet (registrar and local_broker exclude each other)";
+    if (lb.listen().empty()) return "listen (host:port) is required";
+    auto p = parse_poa("mqtt://" + lb.listen());
+    if (!p.ok() || lb.listen().find(':') == std::string::npos)
+      return "listen '" + lb.listen() + "' is not host:port" + (p.ok() ? "" : ": " + p.error().message);
+    auto& s = broker_settings_;
+    s.host = p.value().host;
+    s.port = p.value().port;
+    if (!lb.mosquitto().empty()) s.bin = lb.mosquitto();
+    s.cse_topic = id_to_topic(cse_id_);
+    s.cse_user = "cse-" + s.cse_topic;
+    std::replace(s.cse_user.begin(), s.cse_user.end(), ':', '_');
+    for (auto& a : lb.account()) {
+      std::string e = gw::onem2m::check_ae_username(a.username());
+      if (!e.empty()) return "account: " + e;
+      if (a.password().empty()) return "account " + a.username() + ": empty password";
+      s.accounts.push_back({a.username(), a.password()});
+    }
+    if (!lb.password_file().empty()) {
+      std::error_code ec;
+      s.password_file = std::filesystem::absolute(lb.password_file(), ec).string();  // relative: to the cwd
+    }
+    if (lb.restart_min_ms()) s.restart_min_ms = lb.restart_min_ms();
+    if (lb.restart_max_ms()) s.restart_max_ms = lb.restart_max_ms();
+    poa_ = PointOfAccess{};
+    poa_.tls = false;
+    poa_.port = s.port;
+    poa_.host = (s.host.empty() || s.host == "0.0.0.0") ? "127.0.0.1" : s.host == "::" ? "::1" : s.host;
+    return "";
+  }
+
+  std::string start_local_broker() {
+    unsigned char r[24];
+    if (RAND_bytes(r, sizeof r) != 1) return "no random bytes";
+    static const char* hex = "0123456789abcdef";
+    broker_settings_.cse_password.clear();
+    for (unsigned char c : r) {
+      broker_settings_.cse_password += hex[c >> 4];
+      broker_settings_.cse_password += hex[c & 15];
+    }
+    // Absolute: the paths go into mosquitto.conf.
+    std::error_code ec;
+    auto dir = std::filesystem::absolute(std::string(host_.state_dir()) + "/mosquitto", ec);
+    if (ec) return "state dir: " + ec.message();
+    broker_settings_.dir = dir.lexically_normal().string();
+    broker_ = std::make_unique<gw::onem2m::LocalBroker>(host_, broker_settings_, [this] { broker_started(); });
+    return broker_->prepare();
+  }
+
+  // After every spawn: (re)connect soon, with a fresh back-off.
+  void broker_started() {
+    if (connected_ || stopping_ || !mosq_) return;
+    if (reconnect_timer_) host_.cancel(reconnect_timer_);
+    backoff_ = 0;
+    reconnect_timer_ = host_.timer(first_connect_ ? 50 : 100, 0, &OneM2MAdapter::on_reconnect, this);
+  }
 
   void teardown() {
     if (watch_) host_.unwatch_fd(watch_);
@@ -430,8 +519,14 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   static void on_reconnect(void* u) {
     auto* a = static_cast<OneM2MAdapter*>(u);
     a->reconnect_timer_ = 0;
-    ++a->reconnects_;
-    int rc = mosquitto_reconnect_async(a->mosq_);
+    int rc;
+    if (a->first_connect_) {
+      a->first_connect_ = false;
+      rc = mosquitto_connect_async(a->mosq_, a->poa_.host.c_str(), a->poa_.port, a->keepalive_);
+    } else {
+      ++a->reconnects_;
+      rc = mosquitto_reconnect_async(a->mosq_);
+    }
     if (rc != MOSQ_ERR_SUCCESS) {
       a->schedule_reconnect();
       return;
@@ -537,7 +632,29 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       answer(resp_topic, bad_request_answer(partial.value(), cse_id_), f);
       return;
     }
+    if (t.kind == TopicKind::kRequest) {
+      std::string why = originator_mismatch(t, req.value());
+      if (!why.empty()) {
+        auto r = answer_to(req.value(), rsc::kOriginatorHasNoPrivilege, cse_id_);
+        r.pc = Tree{{"m2m:dbg", why}};
+        answer(resp_topic, r, f);
+        return;
+      }
+    }
     cse_->handle(req.value(), [this, resp_topic, f](const ResponsePrimitive& r) { answer(resp_topic, r, f); });
+  }
+
+  // The broker authorizes the topic's originator level (Y.4500.10 §8.2, §8.4), not the payload:
+  // `fr` must name the same entity. Allowed otherwise only: an AE registration asking for an
+  // assigned AE-ID (fr absent, "C" or "S"), and a CSE forwarding for its registrees (topic
+  // originator = a CSE-ID, fr SP-relative below it: "/id-mn/Cae1" on /oneM2M/req/id-mn/...).
+  static std::string originator_mismatch(const Topic& t, const RequestPrimitive& q) {
+    if (same_topic_id(t.originator, q.fr)) return "";
+    if (q.op == Operation::kCreate && q.ty == ty::kAE && (q.fr.empty() || q.fr == "C" || q.fr == "S")) return "";
+    std::string o = topic_to_id(t.originator);
+    o.erase(0, o.find_first_not_of('/'));
+    if (!o.empty() && o.find('/') == std::string::npos && q.fr.rfind("/" + o + "/", 0) == 0) return "";
+    return "originator '" + q.fr + "' does not match the topic's originator '" + t.originator + "'";
   }
 
   void answer(const std::string& topic, const ResponsePrimitive& r, Format f) {
@@ -571,6 +688,9 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   struct mosquitto* mosq_ = nullptr;
   uint64_t watch_ = 0, misc_timer_ = 0, reconnect_timer_ = 0;
   int watched_fd_ = -1;
+  gw::onem2m::LocalBrokerSettings broker_settings_;
+  std::unique_ptr<gw::onem2m::LocalBroker> broker_;
+  bool first_connect_ = true;  // with a local broker the first connect waits for its spawn
   std::vector<int> sub_mids_;  // SUBSCRIBEs of the current connection not yet acknowledged
   bool sub_refused_ = false;
   bool connected_ = false, subscribed_ = false, ever_connected_ = false, stopping_ = false, journal_consumer_ = false;
