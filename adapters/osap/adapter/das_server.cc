@@ -121,6 +121,7 @@ void DasConn::OnConnect(const mqtt::Packet& p) {
   if (!info) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": " + info.error().message + " (back to the LBS)");
   if (info->device_id != d->devid) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": will DeviceID is not the devid");
   if (info->sub_serial != sn) return Refuse(ConnectReturn::kRedirect, "sn=" + sn + ": will SubSerial is not the username");
+  RecordDeviceInfo(*d, info->json);
   DasConn* old = d->conn != this ? d->conn : nullptr;
   bool resumed = false;
   if (c->clean_session) {
@@ -152,6 +153,26 @@ void DasConn::OnConnect(const mqtt::Packet& p) {
   Touch();
   Send(mqtt::EncodeConnack(mqtt::Connack{resumed, ConnectReturn::kAccepted}));
   a_.DeviceConnected(*this, resumed);
+}
+
+// The full will form names the device's parent (DevSerial: the NVR of a sub-device, "" for a
+// stand-alone camera), firmware and type (PROTOCOL.md 5.3); the short form of a fast
+// re-registration names none, so stored values are kept then.
+void DasConn::RecordDeviceInfo(DeviceState& d, const std::string& json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || !j.contains("DevSerial")) return;
+  auto str = [&j](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string parent = str("DevSerial"), fw = str("FirmwareVersion"), type = str("DevType");
+  if (parent == d.serial) parent.clear();
+  if (parent == d.parent_serial && fw == d.firmware && type == d.dev_type) return;
+  d.parent_serial = parent;
+  d.firmware = fw;
+  d.dev_type = type;
+  if (!parent.empty()) a_.Log(GW_LOG_INFO, "sn=" + d.serial + ": sub-device of " + parent);
+  a_.Persist(d, [](bool) {});  // group-committed; nothing waits for it
 }
 
 void DasConn::OnPublish(const mqtt::Packet& p) {

@@ -125,6 +125,12 @@ bool OsapAdapter::Persist(DeviceState& d, std::function<void(bool ok)> durable) 
   auto& id = *rec.mutable_identity();
   if (d.devid.empty()) id.erase("devid"); else id["devid"] = d.devid;
   if (d.blacklisted) id["blacklisted"] = "true"; else id.erase("blacklisted");
+  auto set_or_erase = [&id](const char* k, const std::string& v) {
+    if (v.empty()) id.erase(k); else id[k] = v;
+  };
+  set_or_erase("parent_serial", d.parent_serial);
+  set_or_erase("firmware", d.firmware);
+  set_or_erase("dev_type", d.dev_type);
   auto& sec = *rec.mutable_secrets();
   if (d.vcode.empty()) sec.erase(kSecretVcode); else sec[kSecretVcode] = d.vcode;
   if (d.license.empty()) sec.erase(kSecretLicense); else sec[kSecretLicense] = d.license;
@@ -201,6 +207,9 @@ std::string OsapAdapter::start() {
       auto ident = rec.identity();
       d.devid = ident["devid"];
       d.blacklisted = ident["blacklisted"] == "true";
+      d.parent_serial = ident["parent_serial"];
+      d.firmware = ident["firmware"];
+      d.dev_type = ident["dev_type"];
       by_uuid_[d.uuid] = d.serial;
     }
   }

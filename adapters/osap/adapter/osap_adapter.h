@@ -57,6 +57,9 @@ struct MqttSession {
 // What the gateway knows about one provisioned device.
 struct DeviceState {
   std::string serial, uuid, model, vcode, license, devid, master;
+  // From the will's device info (full form): the NVR / hub a sub-device belongs to (DevSerial, empty
+  // for a stand-alone camera), firmware version and device type. Kept in the registry identity.
+  std::string parent_serial, firmware, dev_type;
   std::optional<SessionKey> session_key;
   bool blacklisted = false;
   DasConn* conn = nullptr;  // live DAS connection, if any
@@ -171,6 +174,7 @@ class DasConn : public Conn {
   void OnConnect(const mqtt::Packet& p);
   void OnPublish(const mqtt::Packet& p);
   void OnSubscribe(const mqtt::Packet& p);
+  void RecordDeviceInfo(DeviceState& d, const std::string& json);
   void Refuse(mqtt::ConnectReturn code, const std::string& why);
   OsapAdapter& a_;
   mqtt::PacketDecoder decoder_;

@@ -416,3 +416,30 @@ TEST_CASE("DAS: the thing-model profile comes from the shipped mapping file (thi
   REQUIRE(down);
   CHECK(down->pub.topic == "/iot/TESTSN0003/global/0-video/basic/shadow/set");
 }
+
+TEST_CASE("DAS: the will's device info is kept: firmware, type, and the NVR a sub-device belongs to") {
+  Rig rig(kConfig);
+  Device d{Generation::kGen2, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  {
+    Mqtt m(rig, d);
+    std::string info = R"({"DevSerial":"NVRSN0009","SubSerial":"TESTSN0001","FirmwareVersion":"V5.7.1 build 250301",)"
+                       R"("DevType":"DS-7604NI","Status":1,"DeviceID":")" + *d.devid + R"("})";
+    REQUIRE(m.Connect(true, 30, info) == 0);
+    REQUIRE(rig.pump_until([&] {
+      auto* rec = rig.device("TESTSN0001");
+      return rec && rec->identity().count("parent_serial");
+    }));
+    auto id = rig.device("TESTSN0001")->identity();
+    CHECK(id.at("parent_serial") == "NVRSN0009");
+    CHECK(id.at("firmware") == "V5.7.1 build 250301");
+    CHECK(id.at("dev_type") == "DS-7604NI");
+    CHECK(Logged("sn=TESTSN0001: sub-device of NVRSN0009"));
+  }
+  rig.pump(100);
+  // The short form of a fast re-registration keeps what is stored.
+  Mqtt m2(rig, d);
+  REQUIRE(m2.Connect(false, 30, m2.WillJson(false)) == 0);
+  rig.pump(50);
+  CHECK(rig.device("TESTSN0001")->identity().at("parent_serial") == "NVRSN0009");
+}
