@@ -382,6 +382,50 @@ def test_binding(args):
         r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/c1/la"})
         check(rsc(r) == 2000 and r["pc"]["m2m:cin"]["con"] == "hello", "RETRIEVE la")
 
+        # Subscription RETRIEVE / UPDATE.
+        r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/c1/s1"})
+        check(rsc(r) == 2000 and r["pc"]["m2m:sub"]["nu"] == ["Cpy1"], "RETRIEVE subscription")
+        r = ae.request({"op": 3, "fr": "Cpy1", "to": "cse-mn/py1/c1/s1", "pc": {"m2m:sub": {"enc": {"net": [1, 3]}}}})
+        check(rsc(r) == 2004, "UPDATE subscription: %s" % rsc(r))
+
+        # flexContainer CRUD.
+        r = ae.request({"op": 1, "fr": "Cpy1", "to": "cse-mn/py1", "ty": 28,
+                        "pc": {"cod:binSw": {"rn": "sw", "cnd": "org.onem2m.home.moduleclass.binarySwitch", "state": False}}})
+        check(rsc(r) == 2001, "CREATE flexContainer: %s" % rsc(r))
+        r = ae.request({"op": 3, "fr": "Cpy1", "to": "cse-mn/py1/sw", "pc": {"cod:binSw": {"state": True}}})
+        check(rsc(r) == 2004, "UPDATE flexContainer: %s" % rsc(r))
+        r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/sw"})
+        check(rsc(r) == 2000 and r["pc"]["cod:binSw"]["state"] is True, "RETRIEVE flexContainer")
+        r = ae.request({"op": 4, "fr": "Cpy1", "to": "cse-mn/py1/sw"})
+        check(rsc(r) == 2002, "DELETE flexContainer: %s" % rsc(r))
+
+        # accessControlPolicy: another AE is refused until a policy grants RETRIEVE.
+        ae2 = Ae(peer, "id-mn", "Cpy2")
+        r = ae2.request({"op": 1, "fr": "Cpy2", "to": "cse-mn", "ty": 2, "pc": {"m2m:ae": {"rn": "py2", "api": "Npy2", "rr": False}}})
+        check(rsc(r) == 2001, "second AE registered: %s" % rsc(r))
+        r = ae2.request({"op": 2, "fr": "Cpy2", "to": "cse-mn/py1/c1"})
+        check(rsc(r) == 4103, "another AE refused without a policy: %s" % rsc(r))
+        r = ae.request({"op": 1, "fr": "Cpy1", "to": "cse-mn/py1", "ty": 1,
+                        "pc": {"m2m:acp": {"rn": "acp", "pv": {"acr": [{"acor": ["Cpy2"], "acop": 2}, {"acor": ["Cpy1"], "acop": 63}]},
+                                           "pvs": {"acr": [{"acor": ["Cpy1"], "acop": 63}]}}}})
+        check(rsc(r) == 2001, "CREATE accessControlPolicy: %s" % rsc(r))
+        r = ae.request({"op": 3, "fr": "Cpy1", "to": "cse-mn/py1/c1", "pc": {"m2m:cnt": {"acpi": ["cse-mn/py1/acp"]}}})
+        check(rsc(r) == 2004, "container governed by the policy: %s" % rsc(r))
+        r = ae2.request({"op": 2, "fr": "Cpy2", "to": "cse-mn/py1/c1"})
+        check(rsc(r) == 2000, "RETRIEVE granted by the policy: %s" % rsc(r))
+        r = ae2.request({"op": 4, "fr": "Cpy2", "to": "cse-mn/py1/c1"})
+        check(rsc(r) == 4103, "DELETE not granted: %s" % rsc(r))
+        r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/acp"})
+        check(rsc(r) == 2000 and r["pc"]["m2m:acp"]["pv"]["acr"][0]["acor"] == ["Cpy2"], "RETRIEVE accessControlPolicy")
+
+        # AE RETRIEVE / UPDATE / DELETE.
+        r = ae2.request({"op": 3, "fr": "Cpy2", "to": "cse-mn/py2", "pc": {"m2m:ae": {"lbl": ["py:ae2"]}}})
+        check(rsc(r) == 2004, "UPDATE AE: %s" % rsc(r))
+        r = ae2.request({"op": 2, "fr": "Cpy2", "to": "cse-mn/py2"})
+        check(rsc(r) == 2000 and r["pc"]["m2m:ae"]["lbl"] == ["py:ae2"], "RETRIEVE AE")
+        r = ae2.request({"op": 4, "fr": "Cpy2", "to": "cse-mn/py2"})
+        check(rsc(r) == 2002, "DELETE AE: %s" % rsc(r))
+
         # Discovery; an expired request.
         r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn", "fc": {"fu": 1, "lbl": ["py:test"]}})
         check(rsc(r) == 2000 and r["pc"].get("m2m:uril") == ["cse-mn/py1/c1"], "discovery by label: %s" % r.get("pc"))
@@ -394,6 +438,21 @@ def test_binding(args):
         check(rsc(r) == 2001 and r.get("__topic") == "/oneM2M/resp/Cpy1/id-mn/cbor", "CBOR CREATE: %s" % rsc(r))
         r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/c1/la"}, fmt="cbor")
         check(rsc(r) == 2000 and r["pc"]["m2m:cin"]["con"] == "from-cbor", "CBOR RETRIEVE")
+        # An AE whose csz asks for CBOR gets its NOTIFY in CBOR (and the client answers in CBOR).
+        ae3 = Ae(peer, "id-mn", "Cpy3")
+        r = ae3.request({"op": 1, "fr": "Cpy3", "to": "cse-mn", "ty": 2,
+                         "pc": {"m2m:ae": {"rn": "py3", "api": "Npy3", "rr": True, "csz": ["application/cbor"]}}}, fmt="cbor")
+        check(rsc(r) == 2001, "CBOR AE registration: %s" % rsc(r))
+        r = ae3.request({"op": 1, "fr": "Cpy3", "to": "cse-mn/py3", "ty": 23,
+                         "pc": {"m2m:sub": {"rn": "s", "nu": ["Cpy3"], "enc": {"net": [1]}}}}, fmt="cbor")
+        check(rsc(r) == 2001, "CBOR subscription: %s" % rsc(r))
+        r = ae3.request({"op": 3, "fr": "Cpy3", "to": "cse-mn/py3", "pc": {"m2m:ae": {"lbl": ["cbor"]}}}, fmt="cbor")
+        check(rsc(r) == 2004, "CBOR UPDATE: %s" % rsc(r))
+        n = peer.take(lambda t, p: t == "/oneM2M/req/id-mn/Cpy3/cbor", 3)
+        d = decode(n[1], "cbor") if n else None
+        check(isinstance(d, dict) and d.get("op") == 5 and d["pc"]["m2m:sgn"]["nev"]["rep"]["m2m:ae"]["lbl"] == ["cbor"],
+              "NOTIFY in CBOR on /oneM2M/req/id-mn/Cpy3/cbor")
+
         xml_create = ('<m2m:rqp xmlns:m2m="http://www.onem2m.org/xml/protocols"><op>1</op><to>cse-mn/py1/c1</to>'
                       '<fr>Cpy1</fr><rqi>py-x1</rqi><ty>4</ty><pc><m2m:cin><con>from-xml</con></m2m:cin></pc>'
                       '<rvi>3</rvi></m2m:rqp>')
@@ -431,6 +490,10 @@ def test_binding(args):
         # The restarted MN kept its tree.
         r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/c1/la"})
         check(rsc(r) == 2000 and r["pc"]["m2m:cin"]["con"] == "from-xml", "tree kept across the restart")
+        r = ae.request({"op": 4, "fr": "Cpy1", "to": "cse-mn/py1/c1/s1"})
+        check(rsc(r) == 2002, "DELETE subscription: %s" % rsc(r))
+        n = peer.take(lambda t, p: t == "/oneM2M/req/id-mn/Cpy1/json" and b'"sud"' in p, 3)
+        check(n is not None and json.loads(n[1])["pc"]["m2m:sgn"].get("sud") is True, "deletion notified (sud)")
         r = ae.request({"op": 4, "fr": "Cpy1", "to": "cse-mn/py1/c1"})
         check(rsc(r) == 2002, "DELETE container: %s" % rsc(r))
         r = ae.request({"op": 2, "fr": "Cpy1", "to": "cse-mn/py1/c1"})
