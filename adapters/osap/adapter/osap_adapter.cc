@@ -495,6 +495,15 @@ void OsapAdapter::DevicePublish(DasConn& c, const mqtt::Publish& pub) {
       return;
     }
     nlohmann::ordered_json content = body.is_discarded() ? nlohmann::ordered_json(std::string(AsChars(msg->body))) : body;
+    if (msg->common.msg_type == kMsgTypeReply) {
+      auto it = pending_.find({d.serial, seq});
+      if (it != pending_.end() && it->second.what == Pending::What::kLegacy) {
+        Pending p = std::move(it->second);
+        pending_.erase(it);
+        pb::Value out = value_from_ojson(content);
+        return Respond(p.request, pb::OK, &out);
+      }
+    }
     EmitEvent(d, "$legacy/" + std::to_string(up->domain) + "/" + std::to_string(up->cmd), content, seq);
     return;
   }
@@ -815,6 +824,7 @@ void OsapAdapter::HandleDeviceRequest(const pb::Envelope& req) {
     pb::Value v = make_bool(d->conn != nullptr);
     return Respond(req, pb::OK, &v);
   }
+  if (path.rfind("$legacy/", 0) == 0) return HandleLegacyCommand(*d, req);
   auto parts = SplitPath(path);
   if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty() ||
       parts[0].find('-') != std::string::npos) {
@@ -892,13 +902,54 @@ void OsapAdapter::HandleDeviceRequest(const pb::Envelope& req) {
   common.seq = seq;
   auto sent = PublishToDevice(*d, topic.value(), common, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!sent) return Respond(req, pb::BAD_REQUEST, nullptr, 0, sent.error().message);
+  AddPending(*d, seq, std::move(p));
+}
+
+void OsapAdapter::AddPending(DeviceState& d, uint32_t seq, Pending p) {
   uint64_t timeout = cfg_.service_timeout_ms();
-  if (req.expires_ms() > 0) {
-    int64_t left = req.expires_ms() - host_.wall_ms();
+  if (p.request.expires_ms() > 0) {
+    int64_t left = p.request.expires_ms() - host_.wall_ms();
     if (left < static_cast<int64_t>(timeout)) timeout = left > 0 ? static_cast<uint64_t>(left) : 0;
   }
   p.deadline_ms = host_.now_ms() + timeout;
-  pending_[{d->serial, seq}] = std::move(p);
+  pending_[{d.serial, seq}] = std::move(p);
+}
+
+void OsapAdapter::HandleLegacyCommand(DeviceState& d, const pb::Envelope& req) {
+  const std::string& path = req.target().path();
+  auto parts = SplitPath(path.substr(8));
+  auto num = [](const std::string& x) -> std::optional<uint32_t> {
+    if (x.empty() || x.size() > 10 || (x.size() > 1 && x[0] == '0') ||
+        x.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    uint64_t v = std::stoull(x);
+    if (v > 0xFFFFFFFFull) return std::nullopt;
+    return static_cast<uint32_t>(v);
+  };
+  std::optional<uint32_t> domain, cmd;
+  if (parts.size() == 2) {
+    domain = num(parts[0]);
+    cmd = num(parts[1]);
+  }
+  if (!domain || !cmd) return Respond(req, pb::NOT_FOUND, nullptr, 0, "legacy path must be $legacy/{domain}/{cmd} (decimal)");
+  if (req.op() != pb::INVOKE) return Respond(req, pb::OPERATION_NOT_ALLOWED, nullptr, 0, "legacy commands take INVOKE");
+  if (!d.conn) return Respond(req, pb::TARGET_NOT_REACHABLE, nullptr, 0, "device " + d.serial + " is offline");
+  size_t mine = 0;
+  for (auto& [key, p] : pending_) mine += key.first == d.serial;
+  if (mine >= cfg_.limits().max_pending_requests()) return Respond(req, pb::BUSY, nullptr, 0, "too many requests pending for the device");
+  auto topic = topics::BuildLegacyDownlink({d.serial, *domain, *cmd});
+  if (!topic) return Respond(req, pb::BAD_REQUEST, nullptr, 0, topic.error().message);
+  // The body: a string content is sent as it is (legacy XML bodies), anything else as JSON.
+  std::string body = req.content().has_string_value() ? req.content().string_value() : value_to_json(req.content());
+  if (req.content().kind_case() == pb::Value::KIND_NOT_SET) body.clear();
+  uint32_t seq = NextSeq(d);
+  CommonHeader common{seq, std::string(kLegacyCmdVer), kMsgTypeRequest};
+  auto sent = PublishToDevice(d, topic.value(), common, body);
+  if (!sent) return Respond(req, pb::BAD_REQUEST, nullptr, 0, sent.error().message);
+  Pending p;
+  p.what = Pending::What::kLegacy;
+  p.request = req;
+  AddPending(d, seq, std::move(p));
 }
 
 void OsapAdapter::AnswerPending(DeviceState& d, uint32_t seq, Pending::What what, const nlohmann::ordered_json& body,
@@ -944,6 +995,8 @@ void OsapAdapter::AnswerPending(DeviceState& d, uint32_t seq, Pending::What what
       }
       return Respond(p.request, pb::NOT_FOUND, nullptr, 0, "the device's shadow does not hold the attribute");
     }
+    case Pending::What::kLegacy:
+      return;  // answered by the legacy uplink path, never here
   }
 }
 

@@ -72,7 +72,7 @@ struct DeviceState {
 
 // A REQUEST waiting for the device's answer, keyed by (serial, Seq).
 struct Pending {
-  enum class What { kSet, kQuery, kOperate } what = What::kSet;
+  enum class What { kSet, kQuery, kOperate, kLegacy } what = What::kSet;
   pb::Envelope request;
   std::string domain, identifier;
   uint64_t deadline_ms = 0;  // monotonic
@@ -239,6 +239,11 @@ class OsapAdapter : public sdk::Adapter {
   void EmitOnline(DeviceState& d, bool online, const std::string& cause, const std::string& will_topic);
   void EndSession(DeviceState& d, const std::string& why);
   void EmitUplink(pb::Envelope& e);
+  // INVOKE $legacy/{domain}/{cmd}: a legacy command on /{sn}/{domain}/{cmd}, answered by the
+  // device's MsgType-2 reply with the same Seq (PROTOCOL.md 12.5).
+  void HandleLegacyCommand(DeviceState& d, const pb::Envelope& req);
+  // Waits for the reply of a downlink request (Seq) until the service timeout or expires_ms.
+  void AddPending(DeviceState& d, uint32_t seq, Pending p);
   void EmitReport(DeviceState& d, const std::string& path, const nlohmann::ordered_json& value, uint32_t seq);
   void EmitEvent(DeviceState& d, const std::string& path, const nlohmann::ordered_json& body, uint32_t seq);
   void Respond(const pb::Envelope& req, pb::Status st, const pb::Value* content = nullptr, int native = 0,

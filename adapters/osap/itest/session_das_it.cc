@@ -443,3 +443,48 @@ TEST_CASE("DAS: the will's device info is kept: firmware, type, and the NVR a su
   rig.pump(50);
   CHECK(rig.device("TESTSN0001")->identity().at("parent_serial") == "NVRSN0009");
 }
+
+TEST_CASE("DAS: legacy commands: INVOKE $legacy/{domain}/{cmd} -> /{sn}/{domain}/{cmd}, answered by the MsgType 2 reply") {
+  Rig rig(kConfig);
+  Device d{Generation::kGen1, "TESTSN0001", "VCODE123"};
+  d.F1(rig);
+  auto m = std::make_unique<Mqtt>(rig, d);
+  Online(rig, d, *m);
+  const std::string uuid = rig.device("TESTSN0001")->uuid();
+  rig.request("leg-1", gw::v1::INVOKE, uuid, "$legacy/1100/13381", gw::make_string("<Request><Type>0</Type></Request>"));
+  auto down = m->Receive();
+  REQUIRE(down);
+  CHECK(down->pub.topic == "/TESTSN0001/1100/13381");
+  CHECK(down->msg.common.cmd_ver == "v1.0.0");
+  CHECK(down->msg.common.msg_type == 1);
+  CHECK(std::string(AsChars(down->msg.body)) == "<Request><Type>0</Type></Request>");
+  // The device's reply: same Seq, MsgType 2, on the uplink /{domain}/{cmd}.
+  CommonHeader c;
+  c.seq = down->msg.common.seq;
+  c.cmd_ver = std::string(kLegacyCmdVer);
+  c.msg_type = kMsgTypeReply;
+  auto payload = SealPayload(d.sk, c, AsBytes(R"({"Users":["admin"]})"));
+  REQUIRE(payload.ok());
+  mqtt::Publish p;
+  p.topic = "/1100/13381";
+  p.payload = payload.value();
+  p.qos = 1;
+  p.packet_id = 77;
+  m->s.Send(mqtt::EncodePublish(p, 1 << 20));
+  auto r = rig.response("leg-1");
+  REQUIRE(r);
+  CHECK(r->status() == gw::v1::OK);
+  CHECK(gw::value_to_json(r->content()) == R"({"Users":["admin"]})");
+  CHECK(rig.got(gw::v1::EVENT, "$legacy/1100/13381").empty());  // a reply is not an event
+  // Bad paths and operations.
+  rig.request("leg-2", gw::v1::INVOKE, uuid, "$legacy/01100/13381", gw::make_null());
+  CHECK(rig.response("leg-2")->status() == gw::v1::NOT_FOUND);
+  rig.request("leg-3", gw::v1::UPDATE, uuid, "$legacy/1000/3", gw::make_null());
+  CHECK(rig.response("leg-3")->status() == gw::v1::OPERATION_NOT_ALLOWED);
+  // No reply within the service timeout -> REQUEST_TIMEOUT.
+  rig.request("leg-4", gw::v1::INVOKE, uuid, "$legacy/1000/3", gw::make_null());
+  REQUIRE(m->Receive());
+  auto t = rig.response("leg-4", 4000);
+  REQUIRE(t);
+  CHECK(t->status() == gw::v1::REQUEST_TIMEOUT);
+}
