@@ -318,6 +318,8 @@ double Flood(camsim::Simulator& sim, int m, double secs, const std::function<uin
   return rate;
 }
 
+double GatewayRate(int m, double secs, const std::string& root);
+
 void RateBench(int m, double secs) {
   std::printf("== (b) property reports/s through the DAS into the router, %d cameras x 16 QoS 1 reports in flight, %.0f s\n", m, secs);
   // Baseline: the simulator against a null sink.
@@ -334,11 +336,35 @@ void RateBench(int m, double secs) {
     base = Flood(sim, m, secs, [&] { return sink.publishes.load(); },
                  [](int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
   }
-  // The gateway, in-process, its loop on this thread.
+  double tmpfs_rate = GatewayRate(m, secs, "/dev/shm");
+  double disk_rate = GatewayRate(m, secs, std::filesystem::temp_directory_path().string());
+  std::printf("  baseline (simulator -> null MQTT sink, no decryption): %.0f publishes/s\n", base);
+  std::printf("  gateway  (simulator -> DAS -> REPORT envelope -> router -> probe adapter), state dir on tmpfs: "
+              "%.0f reports/s, ratio to the baseline %.2f\n", tmpfs_rate, tmpfs_rate / base);
+  std::printf("  gateway, state dir on %s (the journal's fsync on a real disk): %.0f reports/s, ratio %.2f\n",
+              std::filesystem::temp_directory_path().c_str(), disk_rate, disk_rate / base);
+}
+
+// The gateway, in-process, its loop on this thread; its state dir (registry, journal) under root.
+double GatewayRate(int m, double secs, const std::string& root) {
+  g_reports = 0;
   double gwrate;
   {
     gw::log::set_sink(&NoLog);
-    gwtest::TempDir t;
+    std::string tmpl = root + "/camsim-bench-XXXXXX";
+    struct Dir {
+      std::string path;
+      ~Dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+      }
+      std::string file(const std::string& n) const { return path + "/" + n; }
+      std::string write(const std::string& n, const std::string& c) const {
+        std::filesystem::create_directories(std::filesystem::path(file(n)).parent_path());
+        std::ofstream(file(n)) << c;
+        return file(n);
+      }
+    } t{::mkdtemp(tmpl.data())};
     auto so = SimOpts(m, "CAMR");
     camsim::Simulator probe_cfg(so);
     t.write("maps/routes.textproto", "route { name: \"up\" from_adapter: \"osap\" to_adapter: \"probe\" }\n");
@@ -379,9 +405,7 @@ void RateBench(int m, double secs) {
     g.value().reset();
     gw::log::set_sink(nullptr);
   }
-  std::printf("  baseline (simulator -> null MQTT sink, no decryption): %.0f publishes/s\n", base);
-  std::printf("  gateway  (simulator -> DAS -> REPORT envelope -> router -> probe adapter): %.0f reports/s\n", gwrate);
-  std::printf("  ratio gateway / baseline: %.2f\n", gwrate / base);
+  return gwrate;
 }
 
 }  // namespace
