@@ -824,11 +824,29 @@ void Cse::send_notification(const Res& sub, const Tree& sgn) {
     q.rqi = "ntf-" + std::to_string(now()) + "-" + std::to_string(++seq_);
     q.pc = sgn;
     ++notifications_;
-    std::string sur = structured(sub.ri);
-    h_.send(to, q, entity_format(to), [this, sur, to](int rsc, const std::string&) {
-      if (!rsc::is_success(rsc)) h_.log(GW_LOG_WARN, "notification of " + sur + " to " + to + ": rsc " + std::to_string(rsc));
-    });
+    deliver_notification(to, std::move(q), entity_format(to), structured(sub.ri), 0);
   }
+}
+
+void Cse::deliver_notification(const std::string& to, RequestPrimitive q, Format f, const std::string& sur, int attempt) {
+  RequestPrimitive copy = q;
+  h_.send(to, std::move(q), f, [this, to, copy, f, sur, attempt](int rsc, const std::string& dbg) {
+    if (rsc::is_success(rsc)) return;
+    // No answer (4008 timeout) or no broker (5103): the target may come back. Anything else is its answer.
+    bool unanswered = rsc == rsc::kRequestTimeout || rsc == rsc::kTargetNotReachable;
+    if (unanswered && attempt < s_.notify_retries && h_.after) {
+      uint64_t delay = s_.notify_retry_ms << attempt;
+      ++notify_retried_;
+      h_.log(GW_LOG_INFO, "notification " + copy.rqi + " of " + sur + " to " + to + ": rsc " + std::to_string(rsc) +
+                              "; retry " + std::to_string(attempt + 1) + "/" + std::to_string(s_.notify_retries) + " in " +
+                              std::to_string(delay) + " ms");
+      h_.after(delay, [this, to, copy, f, sur, attempt] { deliver_notification(to, copy, f, sur, attempt + 1); });
+      return;
+    }
+    ++notify_failed_;
+    h_.log(GW_LOG_WARN, "notification " + copy.rqi + " of " + sur + " to " + to + ": rsc " + std::to_string(rsc) +
+                            (dbg.empty() ? "" : " (" + dbg + ")") + (attempt ? ", given up after " + std::to_string(attempt + 1) + " attempts" : ""));
+  });
 }
 
 void Cse::notify(const std::string& holder_ri, int ev, const Res& subject, const Tree& modified) {

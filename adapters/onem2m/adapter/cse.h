@@ -29,6 +29,10 @@ struct Settings {
   std::string bridge_ae = "camgw";
   std::string db_path;
   bool sync_full = true;
+  // A notification nobody answered (timeout, broker down) is sent again, same rqi, up to
+  // notify_retries times after notify_retry_ms, doubling. An answer with an error is final.
+  int notify_retries = 2;
+  uint64_t notify_retry_ms = 1000;
 };
 
 using Reply = std::function<void(ResponsePrimitive)>;
@@ -43,6 +47,8 @@ struct Hooks {
   // Retargeting: forward `req` to the registered remote CSE `cse_id`; reply gets its answer (or a
   // timeout / unreachable answer made by the transport).
   std::function<void(const std::string& cse_id, RequestPrimitive req, Reply reply)> forward;
+  // Run fn once after ms on the loop (notification retries). Pending calls are dropped at stop.
+  std::function<void(uint64_t ms, std::function<void()> fn)> after;
   std::function<int64_t()> wall_ms;
   std::function<void(int level, const std::string&)> log;
 };
@@ -70,6 +76,8 @@ class Cse {
 
   size_t resource_count() const { return res_.size(); }
   uint64_t notifications_sent() const { return notifications_; }
+  uint64_t notification_retries() const { return notify_retried_; }
+  uint64_t notifications_failed() const { return notify_failed_; }
   std::string structured(const std::string& ri) const;
 
  private:
@@ -112,6 +120,7 @@ class Cse {
   void enforce_container(Res& cnt);
   void notify(const std::string& holder_ri, int net, const Res& subject, const Tree& modified);
   void send_notification(const Res& sub, const Tree& sgn);
+  void deliver_notification(const std::string& to, RequestPrimitive q, Format f, const std::string& sur, int attempt);
   Format entity_format(const std::string& id) const;
   std::string nu_target(const std::string& nu) const;
   bool matches(const FilterCriteria& fc, const Res& r) const;
@@ -126,7 +135,7 @@ class Cse {
   std::set<std::string> csis_;                          // registered remote CSE-IDs
   std::map<std::string, std::string> devices_;          // device uuid -> fcnt ri
   uint64_t seq_ = 0;
-  uint64_t notifications_ = 0;
+  uint64_t notifications_ = 0, notify_retried_ = 0, notify_failed_ = 0;
 };
 
 }  // namespace gw::onem2m::cse

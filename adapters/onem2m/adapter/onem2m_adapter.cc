@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -91,6 +92,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     if (!cfg_.bridge_ae().empty()) s.bridge_ae = cfg_.bridge_ae();
     s.db_path = std::string(host_.state_dir()) + "/cse.db";
     s.sync_full = !cfg_.db_sync_normal();
+    if (cfg_.has_notify_retries()) s.notify_retries = static_cast<int>(std::min<uint32_t>(cfg_.notify_retries(), 10));
+    if (cfg_.notify_retry_ms()) s.notify_retry_ms = cfg_.notify_retry_ms();
     gw::onem2m::cse::Hooks h;
     h.send = [this](const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
       send_request(to, std::move(req), f, std::move(done));
@@ -101,6 +104,12 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     h.forward = [this](const std::string& cse, RequestPrimitive req, gw::onem2m::cse::Reply reply) {
       req.rqi = "fwd-" + std::to_string(++corr_seq_);
       send_full(cse, std::move(req), default_fmt_, std::move(reply));
+    };
+    h.after = [this](uint64_t ms, std::function<void()> fn) {
+      auto ctx = std::make_unique<AfterCtx>(AfterCtx{this, ++after_seq_, std::move(fn), 0});
+      AfterCtx* c = ctx.get();
+      c->timer = host_.timer(ms, 0, &OneM2MAdapter::on_after, c);
+      after_[c->id] = std::move(ctx);
     };
     h.wall_ms = [this] { return host_.wall_ms(); };
     h.log = [this](int level, const std::string& m) { host_.log(level, m); };
@@ -213,6 +222,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     j["requests"] = requests_;
     j["resources"] = cse_ ? cse_->resource_count() : 0;
     j["notifications"] = cse_ ? cse_->notifications_sent() : 0;
+    j["notification_retries"] = cse_ ? cse_->notification_retries() : 0;
+    j["notifications_failed"] = cse_ ? cse_->notifications_failed() : 0;
     j["bridged"] = bridged_;
     j["unmapped"] = unmapped_;
     j["reconnects"] = reconnects_;
@@ -293,6 +304,22 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     reconnect_timer_ = host_.timer(first_connect_ ? 50 : 100, 0, &OneM2MAdapter::on_reconnect, this);
   }
 
+  struct AfterCtx {
+    OneM2MAdapter* self;
+    uint64_t id;
+    std::function<void()> fn;
+    uint64_t timer;
+  };
+  static void on_after(void* u) {
+    auto* c = static_cast<AfterCtx*>(u);
+    OneM2MAdapter* self = c->self;
+    auto it = self->after_.find(c->id);
+    if (it == self->after_.end()) return;
+    auto fn = std::move(it->second->fn);
+    self->after_.erase(it);  // frees c
+    if (!self->stopping_) fn();
+  }
+
   void teardown() {
     if (watch_) host_.unwatch_fd(watch_);
     watch_ = 0;
@@ -304,6 +331,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     for (auto& [k, p] : device_pending_) host_.cancel(p.timer);
     mqtt_pending_.clear();
     device_pending_.clear();
+    for (auto& [k, c] : after_) host_.cancel(c->timer);
+    after_.clear();
   }
 
   // ---- devices ----
@@ -695,6 +724,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   bool sub_refused_ = false;
   bool connected_ = false, subscribed_ = false, ever_connected_ = false, stopping_ = false, journal_consumer_ = false;
   std::map<std::string, Pending> mqtt_pending_, device_pending_;
+  std::map<uint64_t, std::unique_ptr<AfterCtx>> after_;
+  uint64_t after_seq_ = 0;
   uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
 };

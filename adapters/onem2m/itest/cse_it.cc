@@ -3,7 +3,9 @@
 // in-process camera probe adapter on the device side of the router.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <regex>
 
 #include "gateway.h"
@@ -98,7 +100,7 @@ router { request_timeout_ms: 800 }
 adapter { name: "cam" module: "camprobe" }
 adapter { name: "onem2m" module: "onem2m" config { [type.googleapis.com/gw.onem2m.v1.OneM2MConfig] {
   cse_id: "/id-mn" cse_name: "cse-mn" broker { url: ")" + broker.url() + R"(" }
-  request_timeout_ms: 600 reconnect_min_ms: 100 } } }
+  request_timeout_ms: 600 reconnect_min_ms: 100 notify_retry_ms: 200 } } }
 )");
     start_gateway();
     client = std::make_unique<m2mtest::Client>(broker.port(), "A::itest",
@@ -418,6 +420,42 @@ TEST_CASE("oneM2M CSE: a bridged camera appears as a flexContainer; reports, eve
   Json t = r.request(Json{{"op", 3}, {"fr", admin}, {"to", dev + "/binarySwitch"}, {"pc", {{"cod:binarySwitch", {{"state", false}}}}}});
   CHECK(rsc(t) == 4008);
   CHECK(retrieve(r, admin, dev + "/binarySwitch")["pc"]["cod:binarySwitch"]["state"] == true);
+}
+
+TEST_CASE("oneM2M CSE: an unanswered notification is sent again with its rqi, a bounded number of times") {
+  Rig r;
+  // Before any traffic (the responder runs on the client's thread): the first request to Cflaky is lost.
+  auto base = r.client->responder;
+  auto flaky_seen = std::make_shared<std::atomic<int>>(0);
+  r.client->responder = [base, flaky_seen](const m2mtest::Msg& m) {
+    if (m.topic == "/oneM2M/req/id-mn/Cflaky/json" && (*flaky_seen)++ == 0) return m2mtest::Msg{};
+    return base(m);
+  };
+  auto status = [&] { return m2mtest::adapter_status(*r.gw, "onem2m"); };
+  for (std::string ae : {"Cflaky", "Cgone"}) {
+    REQUIRE(rsc(create(r, ae, "cse-mn", 2, Json{{"m2m:ae", {{"rn", ae}, {"api", "Nf"}, {"rr", true}}}})) == 2001);
+    REQUIRE(rsc(create(r, ae, "cse-mn/" + ae, 23, Json{{"m2m:sub", {{"rn", "s"}, {"nu", {ae}}}}})) == 2001);
+  }
+  auto on_topic = [](const std::string& t) { return [t](const m2mtest::Msg& m) { return m.topic == t; }; };
+  // Cflaky: lost once (600 ms without answer), sent again 200 ms later with the same rqi, answered.
+  REQUIRE(rsc(r.request(Json{{"op", 3}, {"fr", "Cflaky"}, {"to", "cse-mn/Cflaky"}, {"pc", {{"m2m:ae", {{"lbl", {"x"}}}}}}})) == 2004);
+  uint64_t end = r.loop.now_ms() + 3000;
+  while (r.client->count(on_topic("/oneM2M/req/id-mn/Cflaky/json")) < 2 && r.loop.now_ms() < end) m2mtest::turn(r.loop, 5);
+  r.pump(100);
+  m2mtest::Msg a, b;
+  REQUIRE(r.client->take(on_topic("/oneM2M/req/id-mn/Cflaky/json"), a, 0, nullptr));
+  REQUIRE(r.client->take(on_topic("/oneM2M/req/id-mn/Cflaky/json"), b, 0, nullptr));
+  CHECK(Json::parse(a.payload)["rqi"] == Json::parse(b.payload)["rqi"]);
+  CHECK(r.client->count(on_topic("/oneM2M/req/id-mn/Cflaky/json")) == 0);
+  CHECK(status()["notification_retries"] == 1);
+  CHECK(status()["notifications_failed"] == 0);
+  // Cgone never answers: 1 + 2 attempts (retries after 200 and 400 ms), then given up.
+  REQUIRE(rsc(r.request(Json{{"op", 3}, {"fr", "Cgone"}, {"to", "cse-mn/Cgone"}, {"pc", {{"m2m:ae", {{"lbl", {"y"}}}}}}})) == 2004);
+  end = r.loop.now_ms() + 5000;
+  while (status()["notifications_failed"] != 1 && r.loop.now_ms() < end) m2mtest::turn(r.loop, 5);
+  CHECK(status()["notifications_failed"] == 1);
+  CHECK(status()["notification_retries"] == 3);
+  CHECK(r.client->count(on_topic("/oneM2M/req/id-mn/Cgone/json")) == 3);
 }
 
 TEST_CASE("oneM2M CSE: reconnects to a restarted broker with back-off and serves again") {
