@@ -1,5 +1,6 @@
 #include "camsim.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -219,6 +220,8 @@ struct OutMsg {
   Kind kind = Kind::kReport;
   bool sent = false;      // sent at least once (a resend carries DUP = 1)
   bool replay = false;    // queued while the camera was offline
+  uint32_t seq = 0;       // events: Seq of the common header
+  uint64_t count = 0;     // events: the event's "count"
 };
 
 struct Conn {
@@ -286,6 +289,7 @@ struct Simulator::Impl {
   std::unordered_map<std::string, Camera*> by_serial;
   Profile profile;
   Stats st;
+  int ack_fd = -1;  // --ack-log
   int active_lbs = 0;
   std::deque<Camera*> lbs_queue;
   bool state_dirty = false;
@@ -1005,6 +1009,11 @@ struct Simulator::Impl {
   void OnPuback(Camera* c, uint16_t id) {
     for (auto it = c->inflight.begin(); it != c->inflight.end(); ++it) {
       if (it->id != id) continue;
+      if (ack_fd >= 0 && it->kind == Kind::kEvent) {
+        std::string line = c->serial + " " + std::to_string(it->seq) + " " + std::to_string(it->count) + "\n";
+        if (::write(ack_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+          Say(c, "error: --ack-log write failed", true);
+      }
       Kind k = it->kind;
       bool replay = it->replay;
       c->inflight.erase(it);
@@ -1087,6 +1096,8 @@ struct Simulator::Impl {
     m.kind = Kind::kEvent;
     m.topic = topics::ThingPrefix(c->serial, "global", Li(rd, ch), rd.rt) + "/model/event/report/" + ev->domain + "/" + ev->id;
     m.common = Common(c, ++c->seq, 1, true);
+    m.seq = c->seq;
+    m.count = c->event_count;
     m.body = body.dump();
     if (c->st != St::kOnline)
       Say(c, ev->domain + "/" + ev->id + " event #" + std::to_string(c->event_count) + " cached (offline)");
@@ -1434,6 +1445,7 @@ Simulator::Simulator(Options o) : impl_(std::make_unique<Impl>(std::move(o))) {}
 Simulator::~Simulator() {
   StopThread();
   auto& im = *impl_;
+  if (im.ack_fd >= 0) ::close(im.ack_fd);
   for (auto& c : im.cams) {
     im.Close(c.get());
     uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), nullptr);
@@ -1475,6 +1487,10 @@ gw::Result<void> Simulator::Start() {
   if (im.o.count < 0 || im.o.channels < 1) return make_error("count must be >= 0 and channels >= 1");
   auto prof = LoadProfile(im.o.profile_json.empty() ? kBuiltinProfile : im.o.profile_json);
   if (!prof.ok()) return prof.error();
+  if (!im.o.ack_log.empty() && im.ack_fd < 0) {
+    im.ack_fd = ::open(im.o.ack_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (im.ack_fd < 0) return make_error("cannot open --ack-log " + im.o.ack_log + ": " + std::strerror(errno));
+  }
   im.profile = std::move(prof.value());
   auto serials = Serials();
   uint64_t now = im.Now();

@@ -49,6 +49,9 @@ struct Options {
   uint32_t report_interval_ms = 10000;   // 0 = no periodic reports
   uint32_t event_interval_ms = 0;        // 0 = no periodic motion events
   bool flood = false;                    // benchmark: keep max_inflight reports in flight always
+  // "" = none; else every PUBACK of an event appends "serial seq count\n" (Seq of the common header,
+  // the event's "count") to this file with one write(2), before anything else happens (tests).
+  std::string ack_log;
   uint16_t keep_alive_s = 30;
   uint32_t backoff_ms = 2000;            // profile: 2 s x n, n capped at 60
   uint32_t reply_timeout_ms = 5000;      // profile: the device waits 5 s per LBS reply

@@ -40,6 +40,9 @@ void Usage(FILE* f) {
                "  --stats-interval-ms MS     print a stats line periodically (default 0 = never)\n"
                "  --duration-s S             quit after S seconds\n"
                "  --quiet                    only errors, warnings and stats lines\n"
+               "  --ack-log FILE             append \"serial seq count\" for every PUBACK of an event (tests)\n"
+               "  --flood                    every camera keeps its 16 in-flight slots full of reports\n"
+               "                             (as fast as the gateway acknowledges)\n"
                "  --print-config             print the gateway `device { ... }` lines for these cameras and exit\n"
                "  --print-profile            print the built-in thing-model profile and exit\n"
                "control commands (stdin or the socket), one per line:\n"
@@ -68,7 +71,8 @@ int main(int argc, char** argv) {
   uint64_t stats_ms = 0, duration_s = 0;
   enum {
     kLbs = 1000, kCount, kGen, kFlow, kPrefix, kFirst, kVcode, kState, kReport, kEvent, kModel, kModelName, kChannels,
-    kKeepalive, kBackoff, kMaxOnb, kCache, kControl, kNoStdin, kStats, kDuration, kQuiet, kPrintConfig, kPrintProfile, kHelp
+    kKeepalive, kBackoff, kMaxOnb, kCache, kControl, kNoStdin, kStats, kDuration, kQuiet, kPrintConfig, kPrintProfile, kHelp,
+    kAckLog, kFlood
   };
   static const option opts[] = {
       {"lbs", required_argument, nullptr, kLbs}, {"count", required_argument, nullptr, kCount},
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
       {"no-stdin", no_argument, nullptr, kNoStdin}, {"stats-interval-ms", required_argument, nullptr, kStats},
       {"duration-s", required_argument, nullptr, kDuration}, {"quiet", no_argument, nullptr, kQuiet},
       {"print-config", no_argument, nullptr, kPrintConfig}, {"print-profile", no_argument, nullptr, kPrintProfile},
+      {"ack-log", required_argument, nullptr, kAckLog}, {"flood", no_argument, nullptr, kFlood},
       {"help", no_argument, nullptr, kHelp}, {nullptr, 0, nullptr, 0}};
   int c;
   auto num = [](const char* s) { return std::strtoull(s, nullptr, 10); };
@@ -146,6 +151,8 @@ int main(int argc, char** argv) {
       case kStats: stats_ms = num(optarg); break;
       case kDuration: duration_s = num(optarg); break;
       case kQuiet: o.quiet = true; break;
+      case kAckLog: o.ack_log = optarg; break;
+      case kFlood: o.flood = true; break;
       case kPrintConfig: print_config = true; break;
       case kPrintProfile: print_profile = true; break;
       case kHelp: Usage(stdout); return 0;
