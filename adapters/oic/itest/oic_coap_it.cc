@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 
 #include "coap_format.h"
@@ -110,7 +111,15 @@ struct Gw {
       rc = p.wait(std::chrono::milliseconds(1));
       if (rc >= 0) break;
     }
-    return {rc, p.output()};
+    std::string out = p.output();
+    // GW_COAP_IT_TRANSCRIPT=file: append every command and its output (for documentation).
+    if (const char* tr = std::getenv("GW_COAP_IT_TRANSCRIPT")) {
+      std::ofstream f(tr, std::ios::app);
+      f << "$";
+      for (const auto& a : args) f << " " << (a.find_first_of(" {\"") != std::string::npos ? "'" + a + "'" : a);
+      f << "\n" << out << (out.empty() || out.back() != '\n' ? "\n" : "") << "[exit " << rc << "]\n";
+    }
+    return {rc, out};
   }
 };
 
