@@ -165,8 +165,9 @@ class Stack:
         return os.path.join(self.dir, *parts)
 
     # ---- mosquitto ----
-    def start_mosquitto(self):
-        self.mqtt_port = free_port()
+    def start_mosquitto(self, port=None):
+        """port: reuse a port (restart after an outage); default a free one."""
+        self.mqtt_port = port or free_port()
         conf = self.file('mosquitto.conf')
         with open(conf, 'w') as f:
             f.write('listener %d 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n'
