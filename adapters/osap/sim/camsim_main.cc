@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -43,6 +44,8 @@ void Usage(FILE* f) {
                "  --ack-log FILE             append \"serial seq count\" for every PUBACK of an event (tests)\n"
                "  --flood                    every camera keeps its 16 in-flight slots full of reports\n"
                "                             (as fast as the gateway acknowledges)\n"
+               "  --max-inflight N           unacknowledged QoS 1 publishes per camera (default 16; a\n"
+               "                             misbehaving camera: more than the DAS's max_unacked_uplinks)\n"
                "  --print-config             print the gateway `device { ... }` lines for these cameras and exit\n"
                "  --print-profile            print the built-in thing-model profile and exit\n"
                "control commands (stdin or the socket), one per line:\n"
@@ -72,7 +75,7 @@ int main(int argc, char** argv) {
   enum {
     kLbs = 1000, kCount, kGen, kFlow, kPrefix, kFirst, kVcode, kState, kReport, kEvent, kModel, kModelName, kChannels,
     kKeepalive, kBackoff, kMaxOnb, kCache, kControl, kNoStdin, kStats, kDuration, kQuiet, kPrintConfig, kPrintProfile, kHelp,
-    kAckLog, kFlood
+    kAckLog, kFlood, kMaxInflight
   };
   static const option opts[] = {
       {"lbs", required_argument, nullptr, kLbs}, {"count", required_argument, nullptr, kCount},
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
       {"duration-s", required_argument, nullptr, kDuration}, {"quiet", no_argument, nullptr, kQuiet},
       {"print-config", no_argument, nullptr, kPrintConfig}, {"print-profile", no_argument, nullptr, kPrintProfile},
       {"ack-log", required_argument, nullptr, kAckLog}, {"flood", no_argument, nullptr, kFlood},
+      {"max-inflight", required_argument, nullptr, kMaxInflight},
       {"help", no_argument, nullptr, kHelp}, {nullptr, 0, nullptr, 0}};
   int c;
   auto num = [](const char* s) { return std::strtoull(s, nullptr, 10); };
@@ -153,6 +157,7 @@ int main(int argc, char** argv) {
       case kQuiet: o.quiet = true; break;
       case kAckLog: o.ack_log = optarg; break;
       case kFlood: o.flood = true; break;
+      case kMaxInflight: o.max_inflight = std::max<size_t>(1, num(optarg)); break;
       case kPrintConfig: print_config = true; break;
       case kPrintProfile: print_profile = true; break;
       case kHelp: Usage(stdout); return 0;
