@@ -175,3 +175,12 @@ def finish(name):
         return 1
     log('%s: all checks passed in %.1f s' % (name, time.time() - T0))
     return 0
+
+
+def stack_oic_online(stack):
+    """Cameras the OIC adapter has logged into the XMPP server ("available" in gatewayctl status)."""
+    try:
+        st = json.loads(stack.gatewayctl('status')[1])
+        return st['adapters']['oic']['status'].get('available', 0)
+    except (ValueError, KeyError):
+        return 0
