@@ -217,10 +217,14 @@ void EventLoop::run() {
 void EventLoop::stop() { uv_stop(&impl_->loop); }
 
 bool EventLoop::run_once(uint64_t max_wait_ms) {
-  // A guard timer bounds the wait so tests never hang.
+  // A guard timer bounds the wait so tests never hang. It repeats: if it already fires in the timer
+  // phase before the poll (the machine was slow, or max_wait_ms is 0), it is due again max_wait_ms
+  // later, so the poll can never wait for some far-away timer instead (at most 2 x max_wait_ms).
   uv_timer_t guard;
   uv_timer_init(&impl_->loop, &guard);
-  uv_timer_start(&guard, [](uv_timer_t*) {}, max_wait_ms, 0);
+  uv_update_time(&impl_->loop);
+  uint64_t period = max_wait_ms ? max_wait_ms : 1;
+  uv_timer_start(&guard, [](uv_timer_t*) {}, max_wait_ms, period);
   uv_ref(reinterpret_cast<uv_handle_t*>(&impl_->async));
   int alive = uv_run(&impl_->loop, UV_RUN_ONCE);
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl_->async));
