@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -509,6 +510,8 @@ def test_binding(args):
             if rc not in (0, None):
                 check(False, "gatewayd %s exit status %s:\n%s" % (g.name, rc, g.proc.output()[-3000:]))
         broker.stop()
+        if not FAILURES:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 # ---- local-broker: the gateway's own mosquitto with the 8.4 ACL ----
@@ -632,6 +635,8 @@ def test_local_broker(args):
                     print(f.read()[-2000:])
             except OSError:
                 pass
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main():
