@@ -9,7 +9,7 @@
 //      null MQTT sink (CONNACK / SUBACK / PUBACK without decrypting anything) = what the simulator
 //      itself can publish on this host.
 //
-//   camsim_bench [--smoke] [--cameras N=10000] [--rate-cameras M=200] [--seconds S=5]
+//   camsim_bench [--smoke] [--cameras N=10000] [--rate-cameras M=200] [--seconds S=5] [--inflight K=16]
 // Prints figures, never asserts timings; exit 1 only when the setup fails.
 #include <signal.h>
 #include <sys/resource.h>
@@ -54,8 +54,10 @@ long RssKiB(pid_t pid) {
   std::exit(1);
 }
 
+size_t InflightOpt();
 camsim::Options SimOpts(int count, const std::string& prefix) {
   camsim::Options o;
+  o.max_inflight = InflightOpt();
   o.count = count;
   o.serial_prefix = prefix;
   o.quiet = true;
@@ -143,6 +145,7 @@ void RssBench(int n) {
   long rss0 = RssKiB(gwd.pid());
 
   so.lbs_port = lbs_port;
+  long self0 = RssKiB(::getpid());
   camsim::Simulator sim(so);
   if (!sim.Start().ok()) Die("simulator start");
   t0 = Clock::now();
@@ -177,6 +180,7 @@ void RssBench(int n) {
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));
   long rss1 = RssKiB(gwd.pid());
+  long self1 = RssKiB(::getpid());
   auto st = sim.GetStats();
   std::printf("  %d cameras onboarded (F3 %llu, F1 %llu) and online in %.1f s (%.0f/s)\n", n,
               static_cast<unsigned long long>(st.onboard_f3), static_cast<unsigned long long>(st.onboard_f1), up, n / up);
@@ -185,6 +189,8 @@ void RssBench(int n) {
   double per = static_cast<double>(rss1 - rss0) / n;
   std::printf("  per connected camera: %.2f KiB (target <= 8 KiB: %s); ratio to the baseline RSS: %.2f\n", per,
               per <= 8.0 ? "met" : "NOT met", static_cast<double>(rss1) / static_cast<double>(rss0));
+  std::printf("  simulator side (this process): %ld KiB -> %ld KiB, %.2f KiB per online camera\n", self0, self1,
+              static_cast<double>(self1 - self0) / n);
   sim.StopThread();
   gwd.signal(SIGTERM);
   gwd.wait(std::chrono::seconds(20));
@@ -195,6 +201,7 @@ void RssBench(int n) {
 // ---- (b) reports/s into the router ----------------------------------------------------------------
 
 std::atomic<uint64_t> g_reports{0};
+size_t g_inflight = 16;  // QoS 1 reports each camera keeps in flight in (b)
 struct Probe : gw::sdk::Adapter {
   explicit Probe(const gw_host_api* api) : Adapter(api) {}
   std::string configure(const std::string&) override { return ""; }
@@ -321,7 +328,8 @@ double Flood(camsim::Simulator& sim, int m, double secs, const std::function<uin
 double GatewayRate(int m, double secs, const std::string& root);
 
 void RateBench(int m, double secs) {
-  std::printf("== (b) property reports/s through the DAS into the router, %d cameras x 16 QoS 1 reports in flight, %.0f s\n", m, secs);
+  std::printf("== (b) property reports/s through the DAS into the router, %d cameras x %zu QoS 1 reports in flight, %.0f s\n", m,
+              g_inflight, secs);
   // Baseline: the simulator against a null sink.
   double base;
   {
@@ -408,6 +416,8 @@ double GatewayRate(int m, double secs, const std::string& root) {
   return gwrate;
 }
 
+size_t InflightOpt() { return g_inflight; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -420,8 +430,9 @@ int main(int argc, char** argv) {
     else if (a == "--cameras" && i + 1 < argc) cameras = std::atoi(argv[++i]);
     else if (a == "--rate-cameras" && i + 1 < argc) rate_cameras = std::atoi(argv[++i]);
     else if (a == "--seconds" && i + 1 < argc) secs = std::atof(argv[++i]);
+    else if (a == "--inflight" && i + 1 < argc) g_inflight = static_cast<size_t>(std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: camsim_bench [--smoke] [--cameras N] [--rate-cameras M] [--seconds S]\n");
+      std::fprintf(stderr, "usage: camsim_bench [--smoke] [--cameras N] [--rate-cameras M] [--seconds S] [--inflight K]\n");
       return 2;
     }
   }
