@@ -62,7 +62,7 @@ def main():
         def raiser():
             while not stop_ev.is_set():
                 try:
-                    rc.control(cams.control, 'event all', 0.5)
+                    rc.control(cams.control, 'event all', 2.0)
                 except OSError:
                     pass
                 stop_ev.wait(a.event_interval_ms / 1000.0)
@@ -118,6 +118,7 @@ def main():
                'duplicates': dups, 'lost': len(missing), 'raised': s.get('events_raised'), 'camsim_acked': s.get('events_acked'),
                'dropped_by_camsim_cache': s.get('dropped')}
         log('FIGURES kill9: ' + ' '.join('%s=%s' % kv for kv in fig.items()))
+        check(s.get('cameras') == a.cameras and cams.alive(), 'camsim alive and answering at the end')
         check(kills >= a.kills, 'gatewayd killed with SIGKILL and restarted %d times' % kills)
         check(len(acked) >= a.cameras * 5, '%d events acknowledged (PUBACKed) by the DAS' % len(acked))
         check(not missing, 'lost = %d (acknowledged events not stored by the CSE)%s' % (

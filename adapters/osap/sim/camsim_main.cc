@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -177,6 +178,9 @@ int main(int argc, char** argv) {
     std::printf("%s", sim.ProvisionConfig().c_str());
     return 0;
   }
+  // A peer that goes away (a killed gateway, a control client that hung up) must cost an EPIPE on
+  // that connection, not the whole simulator: libuv writes with write(2), which raises SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   uint64_t nofile = camsim::RaiseFileLimit();
   if (nofile < static_cast<uint64_t>(o.count) + 64)
     std::fprintf(stderr, "camsim: warning: RLIMIT_NOFILE is %llu, fewer than the %d cameras need\n",
