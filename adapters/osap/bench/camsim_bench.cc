@@ -49,8 +49,16 @@ long RssKiB(pid_t pid) {
   return -1;
 }
 
+pid_t g_child = -1;  // gatewayd of part (a): stopped by PID when the bench gives up
+std::string g_dir;   // its state, removed then too
+
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "camsim_bench: %s\n", why.c_str());
+  if (g_child > 0) ::kill(g_child, SIGKILL);
+  if (!g_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(g_dir, ec);
+  }
   std::exit(1);
 }
 
@@ -102,6 +110,7 @@ void RssBench(int n) {
   std::string root = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path().string();
   std::string tmpl = root + "/camsim-bench-XXXXXX";
   std::string dir = ::mkdtemp(tmpl.data());
+  g_dir = dir;
   auto so = SimOpts(n, "CAMB");
   so.report_interval_ms = 60000;
   so.max_concurrent_onboarding = 128;
@@ -137,6 +146,7 @@ void RssBench(int n) {
   gwtest::Process gwd({gwtest::build_dir() + "/bin/gatewayd", "--config", dir + "/gw.textproto", "--state-dir",
                        dir + "/state", "--module-dir", gwtest::module_dir()},
                       dir + "/gatewayd.log");
+  g_child = gwd.pid();
   if (!gwd.wait_for_output("LBS listening on 127.0.0.1:", std::chrono::seconds(60)))
     Die("gatewayd did not start:\n" + gwd.output());
   std::string out = gwd.output();
@@ -194,8 +204,10 @@ void RssBench(int n) {
   sim.StopThread();
   gwd.signal(SIGTERM);
   gwd.wait(std::chrono::seconds(20));
+  g_child = -1;
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
+  g_dir.clear();
 }
 
 // ---- (b) reports/s into the router ----------------------------------------------------------------
