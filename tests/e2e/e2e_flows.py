@@ -6,7 +6,7 @@ AE (paho, scripts/m2m_app.py) and an OIC RA client (slixmpp, scripts/oic_client.
   1 camera report -> flexContainer attribute + oneM2M NOTIFY + OIC observe notification
   2 oneM2M UPDATE -> OSAP set -> set_reply -> response (success, and the camera's/profile's error)
   3 OIC POST -> the same path -> RESPONSE (success and error)
-  4 service (ptz/move) invoked from OIC -> the camera's output; from oneM2M: reported (see NOTE)
+  4 service (ptz/move) invoked from OIC (POST) and from oneM2M (UPDATE of the action attribute) -> the camera's output
   5 motion event -> contentInstance + NOTIFY, and an OIC notification
   6 camera offline -> oneM2M `online` false + OIC presence unavailable; back online -> both flip
     back; the events the camera cached while offline arrive in order
@@ -147,9 +147,14 @@ async def main_async(a, stack):
     check(code == 200 and isinstance(body, dict) and ('pan' in body or 'tilt' in body or 'move' in body),
           '4 OIC POST /ptz/0/move -> %s %s (the camera\'s output)' % (line, body))
     check(bool(stack.wait_line('camsim', r'CAM00001 service 0/ptz/move', 5, mark)), '4 the camera ran the service')
-    r = await run(app.update, d1 + '/ptz', 'cod:ptz', {'move': {'dir': 'down'}})
-    log('NOTE 4 oneM2M UPDATE of the ptz module\'s "move" -> rsc %s %s: the CSE has no way to invoke a '
-        'POINT_SERVICE (see the report)' % (r['rsc'], json.dumps(r.get('pc'))[:100]))
+    mark = stack.mark()
+    r = await run(app.update, d1 + '/ptz', 'cod:ptz', {'move': {'dir': 'down', 'steps': 3}})
+    out = ((r.get('pc') or {}).get('cod:ptz') or {}).get('move')
+    check(r['rsc'] == 2004 and isinstance(out, dict) and ('pan' in out or 'tilt' in out),
+          '4 oneM2M UPDATE of the ptz module\'s "move" invokes the service -> rsc %s, output %s' % (r['rsc'], out))
+    check(bool(stack.wait_line('camsim', r'CAM00001 service 0/ptz/move', 5, mark)), '4 the camera ran the service (oneM2M)')
+    r = await run(app.update, d1 + '/ptz', 'cod:ptz', {'move': {'dir': 'sideways'}})
+    check(r['rsc'] == 4000, '4 an input the profile refuses -> rsc %s' % r['rsc'])
 
     # --- flow 5: motion event ---
     log('flow 5: motion event on camera 1')

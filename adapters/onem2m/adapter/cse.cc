@@ -668,6 +668,25 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res&
   };
   // Bridged attributes: the device is written first; the tree changes once it confirmed.
   if (r.a.contains("__pts")) {
+    // A service (action) attribute: the UPDATE's value is the operation's input; the device's output
+    // becomes the attribute's value (so the UPDATE response, rcn 1 or 9, carries it).
+    for (auto& [k, v] : in.items()) {
+      if (!r.a["__pts"].contains(k) || !r.a["__pts"][k].value("svc", false)) continue;
+      if (in.size() != 1)
+        return reply(err(req, rsc::kBadRequest, "an operation (" + k + ") must be invoked alone in its UPDATE"));
+      std::string dev = r.a.value("__dev", "");
+      if (dev.empty()) {
+        auto p = res_.find(r.pi);
+        if (p != res_.end()) dev = p->second.a.value("__dev", "");
+      }
+      std::string path = r.a["__pts"][k].value("path", "");
+      std::string attr = k;
+      h_.device_invoke(dev, path, v, [this, req, reply, commit, attr](int rsc, const std::string& dbg, const Tree& out) {
+        if (!rsc::is_success(rsc)) return reply(err(req, rsc, "device: " + dbg));
+        commit(Tree{{attr, out}});
+      });
+      return;
+    }
     auto writes = std::make_shared<std::vector<std::pair<std::string, Tree>>>();
     for (auto& [k, v] : in.items()) {
       if (!r.a["__pts"].contains(k)) continue;
@@ -989,6 +1008,7 @@ std::string Cse::ensure_device(const std::string& uuid, const std::string& name,
       }
       Res& h = res_.at(holder);
       Tree pt = Tree{{"path", p.path()}, {"w", p.writable()}};
+      if (p.kind() == gw::v1::POINT_SERVICE) pt["svc"] = true;  // UPDATE invokes; the attribute holds the output
       if (!h.a.contains("__pts")) h.a["__pts"] = Tree::object();
       if (h.a["__pts"].value(attr, Tree()) != pt) {
         h.a["__pts"][attr] = pt;

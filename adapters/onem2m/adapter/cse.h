@@ -37,6 +37,7 @@ struct Settings {
 
 using Reply = std::function<void(ResponsePrimitive)>;
 using Done = std::function<void(int rsc, const std::string& dbg)>;
+using DoneOut = std::function<void(int rsc, const std::string& dbg, const Tree& output)>;
 
 struct Hooks {
   // Send a CSE-originated request (a notification) to the entity `to_id` (AE-ID or CSE-ID) in `f`;
@@ -44,6 +45,9 @@ struct Hooks {
   std::function<void(const std::string& to_id, RequestPrimitive req, Format f, Done done)> send;
   // A oneM2M UPDATE of a writable bridged attribute: write `value` to device/path.
   std::function<void(const std::string& device, const std::string& path, const Tree& value, Done done)> device_write;
+  // A oneM2M UPDATE of a bridged service (action) attribute: invoke device/path with `input`;
+  // done gets the device's output.
+  std::function<void(const std::string& device, const std::string& path, const Tree& input, DoneOut done)> device_invoke;
   // Retargeting: forward `req` to the registered remote CSE `cse_id`; reply gets its answer (or a
   // timeout / unreachable answer made by the transport).
   std::function<void(const std::string& cse_id, RequestPrimitive req, Reply reply)> forward;

@@ -101,6 +101,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     h.device_write = [this](const std::string& dev, const std::string& path, const Tree& v, gw::onem2m::cse::Done done) {
       device_write(dev, path, v, std::move(done));
     };
+    h.device_invoke = [this](const std::string& dev, const std::string& path, const Tree& v,
+                             gw::onem2m::cse::DoneOut done) { device_request(gw::v1::INVOKE, dev, path, v, nullptr, std::move(done)); };
     h.forward = [this](const std::string& cse, RequestPrimitive req, gw::onem2m::cse::Reply reply) {
       req.rqi = "fwd-" + std::to_string(++corr_seq_);
       send_full(cse, std::move(req), default_fmt_, std::move(reply));
@@ -167,7 +169,9 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       device_pending_.erase(it);
       host_.cancel(p.timer);
       int rsc = gw::status_info(env.status()).onem2m_rsc;
-      p.done(rsc, env.status_detail().empty() ? gw::v1::Status_Name(env.status()) : env.status_detail());
+      std::string dbg = env.status_detail().empty() ? gw::v1::Status_Name(env.status()) : env.status_detail();
+      if (p.done_out) p.done_out(rsc, dbg, gw::value_to_ojson(env.content()));
+      else p.done(rsc, dbg);
       return GW_OK;
     }
     if (env.kind() == gw::v1::REPORT || env.kind() == gw::v1::EVENT) {
@@ -235,6 +239,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   struct TimerCtx;
   struct Pending {
     gw::onem2m::cse::Done done;
+    gw::onem2m::cse::DoneOut done_out;  // instead of done: with the response's content (INVOKE)
     gw::onem2m::cse::Reply full;    // instead of done: the whole response (retargeting, registration)
     uint64_t timer = 0;
     std::unique_ptr<TimerCtx> ctx;  // what the timeout timer gets; freed with the entry
@@ -362,9 +367,17 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   }
 
   void device_write(const std::string& dev, const std::string& path, const Tree& v, gw::onem2m::cse::Done done) {
+    device_request(gw::v1::UPDATE, dev, path, v, std::move(done), nullptr);
+  }
+
+  // A REQUEST to a bridged device (UPDATE of an attribute, INVOKE of an operation); exactly one of
+  // done / done_out is set and runs with the answer or a timeout.
+  void device_request(gw::v1::Operation op, const std::string& dev, const std::string& path, const Tree& v,
+                      gw::onem2m::cse::Done done, gw::onem2m::cse::DoneOut done_out) {
+    if (!done) done = [done_out](int rsc, const std::string& dbg) { done_out(rsc, dbg, Tree()); };
     Envelope e;
     e.set_kind(gw::v1::REQUEST);
-    e.set_op(gw::v1::UPDATE);
+    e.set_op(op);
     std::string corr = std::string(host_.name()) + "-w" + std::to_string(++corr_seq_);
     e.set_correlation_id(corr);
     e.mutable_target()->set_device(dev);
@@ -381,6 +394,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     }
     Pending p;
     p.done = std::move(done);
+    p.done_out = std::move(done_out);
     p.ctx = std::make_unique<TimerCtx>(TimerCtx{this, corr, true});
     p.timer = host_.timer(timeout_ms_ + 200, 0, &OneM2MAdapter::on_pending_timeout, p.ctx.get());
     device_pending_[corr] = std::move(p);
