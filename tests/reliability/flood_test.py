@@ -85,10 +85,19 @@ def main():
         log('flood: %d reports acknowledged in %.1f s (%.0f/s); gatewayd VmRSS peak %d KiB over %d samples, '
             'VmHWM %d KiB at the end' % (f1 - f0, dt, rate, peak, samples, hwm_end))
         check(f1 - f0 > 100, 'the flooding camera was served (%d reports acknowledged, %.0f/s)' % (f1 - f0, rate))
-        check(peak <= bound, 'peak VmRSS %d KiB <= bound %d KiB (baseline %d + %d MiB)' % (peak, bound, base_rss,
-                                                                                            a.bound_mib))
-        check(hwm_end <= max(bound, base_hwm),
-              'VmHWM %d KiB <= max(bound %d, pre-flood VmHWM %d) KiB' % (hwm_end, bound, base_hwm))
+        # Under AddressSanitizer freed memory sits in ASan's quarantine (256 MiB by default), so RSS says
+        # nothing about the gateway's own bound there: the bound is enforced on the normal build only.
+        try:
+            sanitized = 'libasan' in open('/proc/%d/maps' % gw.pid).read()
+        except OSError:
+            sanitized = False
+        if sanitized:
+            log('NOTE gatewayd runs under ASan (quarantine): the RSS bound is reported, not enforced')
+        else:
+            check(peak <= bound, 'peak VmRSS %d KiB <= bound %d KiB (baseline %d + %d MiB)' % (peak, bound, base_rss,
+                                                                                                a.bound_mib))
+            check(hwm_end <= max(bound, base_hwm),
+                  'VmHWM %d KiB <= max(bound %d, pre-flood VmHWM %d) KiB' % (hwm_end, bound, base_hwm))
         expected = int(a.flood_s / 0.2) * a.cameras
         check(acks_during >= expected // 4,
               'other cameras keep working: %d of their events acknowledged during the flood (about %d raised)' % (
