@@ -136,7 +136,7 @@ void LbsConn::OnAuth(const lbs::AuthRequest& m) {
   }
   auto opened = lbs::OpenDevicePublicKey(m, *secret);
   if (!opened) return Fail(MsgType::kAuthReply, ResultCode::kDecryptFailed, "device public key does not open");
-  auto mine = EcKey::Generate();  // fresh per handshake: never rely on the device's randomness
+  auto mine = a_.ServerKey();  // fresh per handshake: never rely on the device's randomness
   if (!mine) return Fail(MsgType::kAuthReply, ResultCode::kEncryptFailed, mine.error().message);
   auto x = mine->Derive(opened->key);
   if (!x) return Fail(MsgType::kAuthReply, ResultCode::kDecryptFailed, x.error().message);

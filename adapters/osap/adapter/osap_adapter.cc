@@ -235,6 +235,7 @@ std::string OsapAdapter::start() {
     das_.push_back(std::move(ep));
   }
   sweep_timer_ = host_.timer(kSweepMs, kSweepMs, &OsapAdapter::OnSweep, this);
+  key_pool_ = std::make_unique<KeyPool>(cfg_.limits().has_ecdh_key_pool() ? cfg_.limits().ecdh_key_pool() : 16);
   Log(GW_LOG_INFO, std::to_string(devices_.size()) + " provisioned devices");
   return "";
 }
@@ -252,6 +253,7 @@ void OsapAdapter::stop() {
   for (Conn* c : all) c->Close("gateway shutting down");
   for (auto& [key, p] : pending_) Respond(p.request, pb::TARGET_NOT_REACHABLE, nullptr, 0, "gateway shutting down");
   pending_.clear();
+  key_pool_.reset();  // joins the key thread
 }
 
 bool OsapAdapter::done() { return conns_.empty(); }
@@ -1023,6 +1025,10 @@ std::string OsapAdapter::status_json() {
   j["connections"] = conns_.size();
   j["pending_requests"] = pending_.size();
   j["lbs_handshakes"] = lbs_handshakes_;
+  if (key_pool_) {
+    j["ecdh_pool_used"] = key_pool_->taken();
+    j["ecdh_pool_missed"] = key_pool_->missed();
+  }
   j["lbs_failures"] = lbs_failures_;
   j["das_connects"] = das_connects_;
   j["das_refusals"] = das_refusals_;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gw/adapter_sdk.h"
+#include "key_pool.h"
 #include "net.h"
 #include "osap.pb.h"
 #include "osap/codec/crypto.h"
@@ -207,6 +208,8 @@ class OsapAdapter : public sdk::Adapter {
   // commit failed); it is not called when Persist returns false.
   bool Persist(DeviceState& d, std::function<void(bool ok)> durable = nullptr);
   const DasEndpointState* LeastLoadedDas() const;
+  // A fresh server key pair for one handshake (from the pool when one is ready).
+  Result<EcKey> ServerKey() { return key_pool_ ? key_pool_->Take() : EcKey::Generate(); }
   lbs::DasInfo DasInfoFor(const DasEndpointState& ep) const;
 
   // DAS session events.
@@ -270,6 +273,7 @@ class OsapAdapter : public sdk::Adapter {
   std::vector<std::unique_ptr<Conn>> dead_;
   std::map<std::pair<std::string, uint32_t>, Pending> pending_;
   std::map<std::string, std::optional<tsl::Profile>> profiles_;
+  std::unique_ptr<KeyPool> key_pool_;
   uint64_t sweep_timer_ = 0;
   uint64_t reap_timer_ = 0;
   bool stopping_ = false;
