@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test (README "Run the tests"; .ci/run calls it).
 #   1. installs dependencies (scripts/setup.sh)
-#   2. release build with -Werror: unit, integration, fuzz-corpus replay, benchmark smoke runs
+#   2. release build (-O2, no -g) with -Werror: unit, integration, fuzz-corpus replay, benchmark smoke runs
 #   3. ASan + UBSan build (gcc) of the same suite
 #   4. clang libFuzzer build (all code coverage-instrumented): every fuzz target for FUZZ_SECONDS
 #      (default 20) from its committed corpus
@@ -32,7 +32,7 @@ run_ctest() {  # run_ctest DIR LABEL-ARGS...
 }
 
 echo "== release build (-Werror)"
-if build build -DGW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+if build build -DGW_WERROR=ON -DCMAKE_BUILD_TYPE=Release; then  # -O2, no debug info: faster CI
   run_ctest build
 else
   failed=$((failed + 1)); failures+=("release build")
