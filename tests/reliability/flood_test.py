@@ -121,15 +121,9 @@ def main():
         log('FIGURES flood: flood_s=%.0f flood_reports_per_s=%.0f baseline_rss_kib=%d peak_rss_kib=%d '
             'hwm_kib=%d bound_kib=%d other_events_acked=%d' % (dt, rate, base_rss, peak, hwm_end, bound, acks_during))
     except Exception as e:
-        import traceback
-        traceback.print_exc()
-        rc.FAILS.append('exception: %r' % e)
+        rc.record_exception(e)
     finally:
-        if m2m:
-            m2m.close()
-        if rc.FAILS and not a.verbose:
-            print('\n'.join(lines[-60:]))
-        rc.stop_all(stack)
+        rc.teardown(stack, m2m, lines, a.verbose, 60)
     return rc.finish('flood')
 
 

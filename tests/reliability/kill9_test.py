@@ -128,15 +128,9 @@ def main():
         rcs, out = stack.gatewayctl('status')
         check(rcs == 0 and '"journal"' in out, 'gatewayctl status answers after the last restart')
     except Exception as e:
-        import traceback
-        traceback.print_exc()
-        rc.FAILS.append('exception: %r' % e)
+        rc.record_exception(e)
     finally:
-        if m2m:
-            m2m.close()
-        if rc.FAILS and not a.verbose:
-            print('\n'.join(lines[-60:]))
-        rc.stop_all(stack)
+        rc.teardown(stack, m2m, lines, a.verbose, 60)
     return rc.finish('kill9')
 
 

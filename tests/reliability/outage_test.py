@@ -204,15 +204,9 @@ def main():
                     'journal_bytes_after_replay': st2.get('bytes')})
         log('FIGURES outage: ' + ' '.join('%s=%s' % kv for kv in fig.items()))
     except Exception as e:
-        import traceback
-        traceback.print_exc()
-        rc.FAILS.append('exception: %r' % e)
+        rc.record_exception(e)
     finally:
-        if m2m:
-            m2m.close()
-        if rc.FAILS and not a.verbose:
-            print('\n'.join(lines[-80:]))
-        rc.stop_all(stack)
+        rc.teardown(stack, m2m, lines, a.verbose, 80)
     return rc.finish('outage')
 
 

@@ -169,6 +169,22 @@ def stop_all(stack):
     return st
 
 
+def record_exception(e):
+    """An unexpected exception in a test body: its traceback, and a failure."""
+    import traceback
+    traceback.print_exc()
+    FAILS.append('exception: %r' % e)
+
+
+def teardown(stack, m2m, lines, verbose, tail):
+    """Closes the app, prints the last `tail` log lines on failure (unless verbose), stops the stack."""
+    if m2m:
+        m2m.close()
+    if FAILS and not verbose:
+        print('\n'.join(lines[-tail:]))
+    stop_all(stack)
+
+
 def finish(name):
     if FAILS:
         log('%s: %d FAILED: %s' % (name, len(FAILS), '; '.join(FAILS)))
