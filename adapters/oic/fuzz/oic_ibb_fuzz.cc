@@ -96,10 +96,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           std::string joined;
           for (auto& b : res.value()) {
             auto dec = base64_decode(b.data);
-            if (!dec.ok() || dec->size() > before->block_size) std::abort();
+            if (!before || !dec.ok() || dec->size() > before->block_size) std::abort();
             joined += dec.value();
           }
-          if (joined != payload) std::abort();
+          // Mirrored double wrapping: a peer that sent base64-of-base64 gets the same back.
+          bool mirrored = cfg.mirror_base64_wrapping && before->incoming == Wrapping::Base64;
+          if (joined != (mirrored ? base64_encode(payload) : payload)) std::abort();
         }
         break;
       }
