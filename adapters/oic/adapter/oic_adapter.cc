@@ -188,8 +188,9 @@ void DeviceLink::begin_login() {
   xmpp::ClientSecurity sec;
   sec.ca_files.assign(a_.config().ca_file().begin(), a_.config().ca_file().end());
   sec.server_name = acc.domain;
-  if (!xmpp::apply_client_security(*client_, sec)) {
-    fail("cannot initialise TLS");
+  std::string tls_error;
+  if (!xmpp::apply_client_security(*client_, sec, &tls_error)) {
+    fail("cannot initialise TLS: " + tls_error);
     return;
   }
   client_->registerConnectionListener(this);

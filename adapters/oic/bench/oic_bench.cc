@@ -5,7 +5,8 @@
 //      camera adapter -> back), one outstanding at a time;
 //   3. login + presence of N bridged devices (N = 200 with --smoke, 1000 otherwise), against the
 //      login of a single device.
-// Usage: oic_bench [--smoke] [--devices N] [--seconds S]
+// Usage: oic_bench [--smoke] [--devices N] [--seconds S] [--ping-ms MS]
+// Also printed: the process's resident memory per logged-in bridged device (VmRSS delta / N).
 #include <gloox/message.h>
 #include <gloox/messagehandler.h>
 
@@ -31,10 +32,8 @@ namespace {
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// ping_interval_ms 200: prosody 0.12.3 on a loaded machine sometimes leaves a c2s read or write
-// pending until another event wakes it (seen as multi-second stalls of single round trips and
-// logins, also for the plain gloox test client); steady ping traffic bounds those stalls. See
-// PROTOCOL.md §7.8.
+unsigned g_ping_ms = 0;  // --ping-ms; 0 = the product default (60 s)
+
 std::string config(const ProsodyServer& xs, unsigned max_logins) {
   return R"(gateway_id: "oic-bench"
 mapping_file: "maps"
@@ -47,7 +46,7 @@ adapter {
     [type.googleapis.com/gw.oic.v1.OicConfig] {
       server_host: "127.0.0.1" server_port: )" +
          std::to_string(xs.port()) + R"( domain: "localhost" ca_file: ")" + xs.ca_file() + R"("
-      user: "me" password: "pw" ping_interval_ms: 200 max_concurrent_logins: )" +
+      user: "me" password: "pw" ping_interval_ms: )" + std::to_string(g_ping_ms) + R"( max_concurrent_logins: )" +
          std::to_string(max_logins) + R"( login_timeout_ms: 120000
     }
   }
@@ -108,9 +107,23 @@ struct GatewayRun {
 
 std::string jid_of(const std::string& uuid) { return "me@localhost/OIC/1.0/oic.d.camera/" + uuid; }
 
-// Seconds from gateway start until the observer saw available presence from all n devices.
-double login_time(ProsodyServer& xs, unsigned n, unsigned max_logins, OicClient& observer) {
+long rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
+
+// Seconds from gateway start until the observer saw available presence from all n devices;
+// *rss_delta_kib: growth of this process's VmRSS over that time (the gateway's n sessions, plus
+// the observer's n presences).
+double login_time(ProsodyServer& xs, unsigned n, unsigned max_logins, OicClient& observer, long* rss_delta_kib) {
   observer.presence.clear();
+  long rss0 = rss_kib();
   GatewayRun run;
   auto t0 = Clock::now();
   if (auto e = run.start(xs, n, max_logins); !e.empty()) {
@@ -130,6 +143,7 @@ double login_time(ProsodyServer& xs, unsigned n, unsigned max_logins, OicClient&
                  },
                  600);
   double s = secs(Clock::now() - t0);
+  *rss_delta_kib = rss_kib() - rss0;
   if (!ok) std::fprintf(stderr, "only %zu of %u devices announced presence\n", seen, n);
   return ok ? s : -1;
 }
@@ -144,6 +158,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--smoke")) smoke = true;
     else if (!std::strcmp(argv[i], "--devices") && i + 1 < argc) devices = static_cast<unsigned>(std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--ping-ms") && i + 1 < argc) g_ping_ms = static_cast<unsigned>(std::atoi(argv[++i]));
   }
   if (!devices) devices = smoke ? 200 : 1000;
   if (seconds <= 0) seconds = smoke ? 1.5 : 5;
@@ -237,11 +252,14 @@ int main(int argc, char** argv) {
   // --- 3. Login + presence of N devices -------------------------------------------------------------
   OicClient observer("me@localhost/OIC/1.0/Client/DDDDDDDD-0000-4000-8000-000000000004", "pw", "localhost", xs.port(), xs.ca_file());
   if (!observer.start() || !spin(nullptr, {&observer}, [&] { return observer.connected; }, 15)) return 1;
-  double one = login_time(xs, 1, 64, observer);
-  double many = login_time(xs, devices, 64, observer);
+  long rss_one = 0, rss_many = 0;
+  double one = login_time(xs, 1, 64, observer, &rss_one);
+  double many = login_time(xs, devices, 64, observer, &rss_many);
   if (one < 0 || many < 0) return 1;
   std::printf("oic_bench: login+presence of 1 device (baseline) %8.3f s\n", one);
   std::printf("oic_bench: login+presence of %u devices        %8.3f s  (%.0f devices/s, %.1f x the single login)\n",
               devices, many, devices / many, many / one);
+  std::printf("oic_bench: resident memory per bridged device    %8.1f KiB  (VmRSS +%ld KiB for %u devices)\n",
+              static_cast<double>(rss_many) / devices, rss_many, devices);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@
 #include "oic/xmpp/ibb_extension.h"
 #include "oic/xmpp/ibb_link.h"
 #include "prosody_fixture.h"
+#include "test_util.h"
 
 using namespace gw::oic;
 using gw::oic::test::ProsodyFixture;
@@ -50,13 +52,15 @@ struct Event {
 
 class Peer : public gloox::ConnectionListener {
  public:
-  Peer(const std::string& full_jid, const std::string& password, const ProsodyFixture& p, ibb::Config cfg = {})
+  // ca_file / server_name: override what the certificate is verified against (negative tests).
+  Peer(const std::string& full_jid, const std::string& password, const ProsodyFixture& p, ibb::Config cfg = {},
+       const std::string& ca_file = "", const std::string& server_name = "")
       : requested_resource_(gloox::JID(full_jid).resource()), client_(gloox::JID(full_jid), password, p.port()) {
     client_.setServer(p.domain());
     xmpp::ClientSecurity sec;
-    sec.ca_files = {p.ca_file()};
-    sec.server_name = p.domain();
-    setup_ok = xmpp::apply_client_security(client_, sec);
+    sec.ca_files = {ca_file.empty() ? p.ca_file() : ca_file};
+    sec.server_name = server_name.empty() ? p.domain() : server_name;
+    setup_ok = xmpp::apply_client_security(client_, sec, &setup_error);
     client_.registerConnectionListener(this);
     IbbLink::Callbacks cb;
     cb.on_open = [this](const gloox::JID& peer, const std::string& sid, bool mine) {
@@ -96,6 +100,8 @@ class Peer : public gloox::ConnectionListener {
   }
 
   bool setup_ok = false;
+  std::string setup_error;
+  std::string tls_protocol;
   bool connected = false;
   bool disconnected = false;
   gloox::ConnectionError disconnect_reason = gloox::ConnNoError;
@@ -117,6 +123,7 @@ class Peer : public gloox::ConnectionListener {
   }
   bool onTLSConnect(const gloox::CertInfo& info) override {
     tls_status = info.status;
+    tls_protocol = info.protocol;
     return info.status == gloox::CertOk;  // verified against the generated CA, for "localhost"
   }
 
@@ -142,6 +149,43 @@ const char* kCameraUuid = "0685B960-736F-46F7-BEC0-9E6CBD671ADC";
 
 }  // namespace
 
+TEST_CASE("prosody: the server certificate must chain to the configured CA and carry the domain") {
+  auto fx = ProsodyFixture::start();
+  REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? "" : fx.error().message));
+  ProsodyFixture& p = *fx.value();
+  REQUIRE(p.register_user("me", "s3cret-pass").ok());
+  auto cj = make_client_jid("me", p.domain(), kClientUuid);
+  REQUIRE(cj.ok());
+
+  // A CA of our own that did not sign prosody's certificate.
+  gwtest::TempDir t;
+  std::string other_ca = t.file("other-ca.pem");
+  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other-ca"
+                    " -keyout " + t.file("other-ca.key") + " -out " + other_ca + " >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+
+  SUBCASE("unknown signer") {
+    Peer c(cj->full(), "s3cret-pass", p, {}, other_ca);
+    REQUIRE(c.start());
+    CHECK_FALSE(pump_until({&c}, [&] { return c.connected; }, 10));
+    CHECK(c.disconnected);
+    CHECK(c.disconnect_reason == gloox::ConnTlsFailed);
+    CHECK((c.tls_status & gloox::CertSignerUnknown) != 0);
+  }
+  SUBCASE("right CA, wrong name") {
+    Peer c(cj->full(), "s3cret-pass", p, {}, "", "camera-cloud.example");
+    REQUIRE(c.start());
+    CHECK_FALSE(pump_until({&c}, [&] { return c.connected; }, 10));
+    CHECK(c.disconnect_reason == gloox::ConnTlsFailed);
+    CHECK((c.tls_status & gloox::CertWrongPeer) != 0);
+  }
+  SUBCASE("CA file missing: a clear setup error, no connection attempt") {
+    Peer c(cj->full(), "s3cret-pass", p, {}, t.file("absent.pem"));
+    CHECK_FALSE(c.setup_ok);
+    CHECK(c.setup_error.find("absent.pem") != std::string::npos);
+  }
+}
+
 TEST_CASE("prosody: multi-block <rest> GET and RESPONSE over message-based IBB") {
   auto fx = ProsodyFixture::start();
   REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? "" : fx.error().message));
@@ -162,6 +206,7 @@ TEST_CASE("prosody: multi-block <rest> GET and RESPONSE over message-based IBB")
                   "login failed: client disc=" << client.disconnect_reason << " tls=" << client.tls_status
                                                << " camera disc=" << camera.disconnect_reason << "\n" << p.log_tail());
   CHECK(client.tls_status == gloox::CertOk);
+  CHECK(client.tls_protocol == "TLSv1.2");  // SCRAM-SHA-1-PLUS with tls-unique: prosody accepted it
   CHECK(client.bound_resource == cj->resource());
   CHECK(camera.bound_resource == sj->resource());
   CHECK(client.jid().full() == cj->full());

@@ -1,21 +1,17 @@
 #include "oic/xmpp/client_setup.h"
 
-#include <gloox/tlsdefault.h>
+#include "oic/xmpp/openssl_tls.h"
 
 namespace gw::oic::xmpp {
 
-bool apply_client_security(gloox::ClientBase& client, const ClientSecurity& sec) {
+bool apply_client_security(gloox::ClientBase& client, const ClientSecurity& sec, std::string* error) {
   client.setTls(gloox::TLSRequired);
   client.setSASLMechanisms(gloox::SaslMechScramSha1 | gloox::SaslMechScramSha1Plus);
-  gloox::StringList cas(sec.ca_files.begin(), sec.ca_files.end());
-  client.setCACerts(cas);  // re-applied by connect() onto the already initialised credentials
-  auto* tls = new gloox::TLSDefault(&client, sec.server_name, gloox::TLSDefault::VerifyingClient);
-  if (!tls->init()) {
-    delete tls;
-    return false;
-  }
-  tls->setCACerts(cas);
-  client.setEncryptionImpl(tls);
+  auto ctx = shared_client_context(sec.ca_files, error);
+  if (!ctx) return false;
+  auto* tls = new OpenSslTls(&client, sec.server_name, std::move(ctx));
+  tls->init();
+  client.setEncryptionImpl(tls);  // the client owns and deletes it
   return true;
 }
 

@@ -1,7 +1,6 @@
 // Connection settings every OIC RA XMPP client of the gateway uses (OIC RA v1.0 section 7.2 and
 // ENGINEERING-NOTES "XMPP"): TLS required with the server certificate verified, SASL
-// SCRAM-SHA-1 (+PLUS, or prosody refuses the GS2 'y' flag as a downgrade), and the gloox 1.0.24
-// CA-file workaround below.
+// SCRAM-SHA-1 (+PLUS, or prosody refuses the GS2 'y' flag as a downgrade).
 #pragma once
 
 #include <gloox/clientbase.h>
@@ -19,15 +18,12 @@ struct ClientSecurity {
   std::string server_name;
 };
 
-// Applies TLSRequired, the SCRAM-SHA-1 mechanisms and a verifying TLS implementation.
-//
-// gloox 1.0.24 (GnuTLS build) loses CA files given with ClientBase::setCACerts(): connect() loads
-// them into the TLS object before that object's init() allocates fresh credentials, so a private
-// CA is never trusted (CertInfo.status = CertInvalid|CertSignerUnknown). The workaround is to
-// create and init() the TLSDefault ourselves, add the CA files afterwards, and hand it to the
-// client with setEncryptionImpl() (the client owns and deletes it). Returns false if the TLS
-// implementation cannot be initialised. Call before connect(); the caller's ConnectionListener
-// must still reject the handshake in onTLSConnect() unless CertInfo.status == gloox::CertOk.
-bool apply_client_security(gloox::ClientBase& client, const ClientSecurity& sec);
+// Applies TLSRequired, the SCRAM-SHA-1 mechanisms and the gateway's TLS layer (OpenSslTls: one
+// shared verifying SSL_CTX per CA set instead of gloox's per-client GnuTLS credentials, which load
+// the whole system trust store for every session — see openssl_tls.h). Returns false, with the
+// reason in *error, if the CA files cannot be loaded. Call before connect(); the caller's
+// ConnectionListener must still reject the handshake in onTLSConnect() unless
+// CertInfo.status == gloox::CertOk.
+bool apply_client_security(gloox::ClientBase& client, const ClientSecurity& sec, std::string* error = nullptr);
 
 }  // namespace gw::oic::xmpp
