@@ -188,6 +188,7 @@ void DeviceLink::begin_login() {
   xmpp::ClientSecurity sec;
   sec.ca_files.assign(a_.config().ca_file().begin(), a_.config().ca_file().end());
   sec.server_name = acc.domain;
+  sec.drop_available_presence = true;  // handlePresence() acts on unavailable only; O(N²) at login
   std::string tls_error;
   if (!xmpp::apply_client_security(*client_, sec, &tls_error)) {
     fail("cannot initialise TLS: " + tls_error);

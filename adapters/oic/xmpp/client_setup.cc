@@ -11,6 +11,7 @@ bool apply_client_security(gloox::ClientBase& client, const ClientSecurity& sec,
   if (!ctx) return false;
   auto* tls = new OpenSslTls(&client, sec.server_name, std::move(ctx));
   tls->init();
+  tls->drop_available_presence(sec.drop_available_presence);
   client.setEncryptionImpl(tls);  // the client owns and deletes it
   return true;
 }

@@ -16,6 +16,9 @@ struct ClientSecurity {
   std::vector<std::string> ca_files;
   // The name the certificate must carry (normally the JID domain).
   std::string server_name;
+  // Drop available presence before gloox parses it (sessions that only use unavailable presence:
+  // the bridged devices; codec/presence_filter.h).
+  bool drop_available_presence = false;
 };
 
 // Applies TLSRequired, the SCRAM-SHA-1 mechanisms and the gateway's TLS layer (OpenSslTls: one

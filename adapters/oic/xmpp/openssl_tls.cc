@@ -136,6 +136,8 @@ bool OpenSslTls::ensure_session() {
 }
 
 void OpenSslTls::cleanup() {
+  if (filter_) dropped_total_ += filter_->dropped();
+  filter_.reset();
   if (ssl_) SSL_free(ssl_);  // frees net_in_ / net_out_
   ssl_ = nullptr;
   net_in_ = net_out_ = nullptr;
@@ -234,6 +236,10 @@ void OpenSslTls::read_plaintext() {
   }
   flush_out();  // alerts or post-handshake records the read produced
   bool failed = failed_;
+  if (drop_presence_ && !plain.empty()) {
+    if (!filter_) filter_ = std::make_unique<PresenceFilter>();
+    plain = filter_->feed(plain);
+  }
   if (!plain.empty() && m_handler) m_handler->handleDecryptedData(this, plain);
   // A broken record layer (bad MAC, alert): gloox's only TLS failure path is the handshake
   // result, which makes ClientBase disconnect with ConnTlsFailed.

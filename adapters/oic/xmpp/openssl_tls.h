@@ -25,6 +25,9 @@
 
 #include <gloox/tlsbase.h>
 
+#include "oic/codec/presence_filter.h"
+
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,7 +61,12 @@ class OpenSslTls : public gloox::TLSBase {
   void setCACerts(const gloox::StringList&) override {}
   void setClientCert(const std::string&, const std::string&) override {}
 
-  // Bytes held for this session outside the shared context (tests and benchmarks).
+  // Removes available-presence stanzas from the decrypted stream before gloox parses them (see
+  // codec/presence_filter.h); for sessions that only act on unavailable presence. Reset with the
+  // session (a reconnect starts a new stream).
+  void drop_available_presence(bool on) { drop_presence_ = on; }
+  std::uint64_t presences_dropped() const { return dropped_total_ + (filter_ ? filter_->dropped() : 0); }
+
   bool has_session() const { return ssl_ != nullptr; }
 
  private:
@@ -75,6 +83,9 @@ class OpenSslTls : public gloox::TLSBase {
   BIO* net_out_ = nullptr;  // the SSL object's records, to be sent on the network
   bool handshaking_ = false;
   bool failed_ = false;
+  bool drop_presence_ = false;
+  std::unique_ptr<PresenceFilter> filter_;
+  std::uint64_t dropped_total_ = 0;
 };
 
 }  // namespace gw::oic::xmpp
