@@ -149,6 +149,7 @@ struct HostApiImpl {
       GW_LOG(Warn, "journal", "adapter " << inst(ctx)->name_ << ": " << r.error().message);
       return GW_ERR_INVALID;
     }
+    h.schedule_commit();  // the cursor move is persisted with the next group commit
     return GW_OK;
   }
 
@@ -329,7 +330,12 @@ void AdapterHost::schedule_commit() {
 }
 
 void AdapterHost::commit() {
-  if (!journal_ || waiters_.empty()) return;
+  if (!journal_) return;
+  if (waiters_.empty()) {
+    auto r = journal_->flush_cursors();
+    if (!r) GW_LOG(Error, "journal", r.error().message);
+    return;
+  }
   auto r = journal_->sync();
   std::vector<DurableWaiter> ready;
   ready.swap(waiters_);

@@ -207,6 +207,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const Options& opts, Recovery* re
 }
 
 Journal::~Journal() {
+  (void)flush_cursors();
   if (fd_ >= 0) {
     if (opts_.fsync != Fsync::kNone) ::fsync(fd_);
     ::close(fd_);
@@ -275,7 +276,7 @@ Result<void> Journal::sync() {
   if (opts_.fsync != Fsync::kNone && fd_ >= 0 && ::fdatasync(fd_) != 0)
     return make_error(std::string("journal: fsync failed: ") + std::strerror(errno));
   durable_seq_ = next_seq_ - 1;
-  return {};
+  return flush_cursors();
 }
 
 Result<void> Journal::scan(uint64_t after, const std::function<bool(const Record&)>& fn) const {
@@ -304,9 +305,18 @@ Result<void> Journal::ack(const std::string& name, uint64_t seq) {
   if (it == cursors_.end()) return make_error("journal: no cursor " + name);
   if (seq <= it->second) return {};
   it->second = std::min(seq, next_seq_ - 1);
+  cursors_dirty_ = true;
+  if (opts_.fsync == Fsync::kAlways) return flush_cursors();
+  return {};
+}
+
+Result<void> Journal::flush_cursors() {
+  if (!cursors_dirty_) return {};
   auto r = write_cursors();
+  if (!r) return r;
+  cursors_dirty_ = false;
   release_acked();
-  return r;
+  return {};
 }
 
 Result<void> Journal::write_cursors() {

@@ -55,17 +55,23 @@ class Journal {
   ~Journal();
 
   Result<uint64_t> append(std::string_view stream, std::string_view payload);
-  Result<void> sync();
+  Result<void> sync();  // fdatasync of the open segment, then flush_cursors()
   uint64_t last_seq() const { return next_seq_ - 1; }
   uint64_t durable_seq() const { return durable_seq_; }
 
   // Visits records with seq > after, in order, until fn returns false.
   Result<void> scan(uint64_t after, const std::function<bool(const Record&)>& fn) const;
 
-  // Consumers: register once (persisted); ack moves the cursor forward and frees whole segments.
+  // Consumers: register once (persisted); ack moves the cursor forward. With fsync ALWAYS the
+  // cursors file is replaced (and fsynced) at once; otherwise the move is persisted by the next
+  // sync() / flush_cursors() (the caller's group commit) or on close — one file replacement per
+  // batch instead of per record. A crash before that replays the acked records again
+  // (at-least-once, never a loss). Whole segments are freed only once every persisted cursor has
+  // passed them.
   void add_cursor(const std::string& name);
   uint64_t cursor(const std::string& name) const;
   Result<void> ack(const std::string& name, uint64_t seq);
+  Result<void> flush_cursors();
 
   uint64_t bytes() const { return total_bytes_; }
   uint64_t evicted() const { return evicted_; }
@@ -101,6 +107,7 @@ class Journal {
   uint64_t total_bytes_ = 0;
   uint64_t evicted_ = 0;
   std::map<std::string, uint64_t> cursors_;
+  bool cursors_dirty_ = false;  // acked moves not yet in the cursors file
 };
 
 }  // namespace gw
