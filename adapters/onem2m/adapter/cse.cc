@@ -266,6 +266,7 @@ void Cse::insert(Res r) {
 
 std::string Cse::open() {
   std::string e = store_.open(s_.db_path, s_.sync_full);
+  if (e.empty() && s_.group_commit_ms && h_.after) store_.set_group_commit(s_.group_commit_ms, h_.after);
   if (!e.empty()) return e;
   e = store_.load([&](const std::string& ri, const std::string& body) {
     Res r;
@@ -1031,6 +1032,11 @@ bool path_matches(const std::string& pattern, const std::string& path) {
 }  // namespace
 
 bool Cse::device_report(const std::string& uuid, const std::string& path, const Tree& value, bool is_event) {
+  struct Defer {  // this report's store changes join the group commit
+    Store& s;
+    explicit Defer(Store& st) : s(st) { s.defer_commits(true); }
+    ~Defer() { s.defer_commits(false); }
+  } defer(store_);
   auto d = devices_.find(uuid);
   if (d == devices_.end()) return false;
   if (path == "$state/online") {

@@ -33,6 +33,9 @@ struct Settings {
   // notify_retries times after notify_retry_ms, doubling. An answer with an error is final.
   int notify_retries = 2;
   uint64_t notify_retry_ms = 1000;
+  // Store changes made by device_report() are committed in groups within this many ms (Store
+  // group commit); 0 = one commit per report. Requests of oneM2M entities always commit at once.
+  uint64_t group_commit_ms = 5;
 };
 
 using Reply = std::function<void(ResponsePrimitive)>;
@@ -71,6 +74,10 @@ class Cse {
   // A REPORT / EVENT from a device. Returns false when nothing in the mapping names that path.
   bool device_report(const std::string& uuid, const std::string& path, const Tree& value, bool is_event);
   void set_online(const std::string& uuid, bool online);
+  // cb(ok) once every change made so far is committed to the store (at once if none is pending).
+  void after_commit(std::function<void(bool ok)> cb) { store_.after_commit(std::move(cb)); }
+  // Commits what a group commit holds (at stop).
+  std::string flush_store() { return store_.flush(); }
   bool has_device(const std::string& uuid) const { return devices_.count(uuid) != 0; }
 
   // The local remoteCSE resource of our registrar (created once it accepted our registration).

@@ -94,6 +94,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     s.sync_full = !cfg_.db_sync_normal();
     if (cfg_.has_notify_retries()) s.notify_retries = static_cast<int>(std::min<uint32_t>(cfg_.notify_retries(), 10));
     if (cfg_.notify_retry_ms()) s.notify_retry_ms = cfg_.notify_retry_ms();
+    if (cfg_.has_db_group_commit_ms()) s.group_commit_ms = std::min<uint32_t>(cfg_.db_group_commit_ms(), 1000);
     gw::onem2m::cse::Hooks h;
     h.send = [this](const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
       send_request(to, std::move(req), f, std::move(done));
@@ -185,10 +186,27 @@ class OneM2MAdapter : public gw::sdk::Adapter {
           else ++bridged_;
         }
       }
-      // The tree change is committed (and notifications queued): the journal may move on.
+      // Once the tree change is committed (group commit, Settings.group_commit_ms) the journal may
+      // move on; until then a crash replays the record (at-least-once). One callback per group.
       if (env.journal_seq()) {
         journal_consumer_ = true;
-        host_.journal_ack(env.journal_seq());
+        ack_upto_ = std::max(ack_upto_, env.journal_seq());
+        if (!ack_waiting_) {
+          ack_waiting_ = true;
+          cse_->after_commit([this](bool ok) {
+            ack_waiting_ = false;
+            if (ok) {
+              host_.journal_ack(ack_upto_);
+              acked_ = ack_upto_;
+              return;
+            }
+            // The group was rolled back: have the journal deliver it again.
+            host_.log(GW_LOG_ERROR, "CSE store commit failed: journal records after " + std::to_string(acked_) +
+                                        " are replayed");
+            ack_upto_ = acked_;
+            host_.journal_replay();
+          });
+        }
       }
       return GW_OK;
     }
@@ -208,6 +226,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
 
   void stop() override {
     stopping_ = true;
+    if (cse_) cse_->flush_store();  // the group commit's pending changes, and their journal acks
     if (mosq_ && connected_) {
       mosquitto_disconnect(mosq_);
       flush();
@@ -740,6 +759,8 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   std::map<std::string, Pending> mqtt_pending_, device_pending_;
   std::map<uint64_t, std::unique_ptr<AfterCtx>> after_;
   uint64_t after_seq_ = 0;
+  uint64_t ack_upto_ = 0, acked_ = 0;  // journal records bridged / acknowledged (group commit)
+  bool ack_waiting_ = false;
   uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
 };

@@ -6,6 +6,8 @@
 namespace gw::onem2m::cse {
 
 Store::~Store() {
+  on_commit_.clear();  // nobody left to tell; what is pending is still committed
+  if (db_ && open_) flush();
   if (put_) sqlite3_finalize(put_);
   if (del_) sqlite3_finalize(del_);
   if (db_) sqlite3_close(db_);
@@ -57,12 +59,46 @@ std::string Store::load(const std::function<void(const std::string&, const std::
 }
 
 void Store::begin() {
-  if (depth_++ == 0) exec("BEGIN");
+  if (depth_++ == 0 && !open_) {
+    exec("BEGIN");
+    open_ = true;
+  }
 }
 
 std::string Store::commit() {
   if (depth_ == 0 || --depth_ > 0) return "";
-  return exec("COMMIT");
+  if (defer_ && group_ms_ && after_) {
+    if (!flush_scheduled_) {
+      flush_scheduled_ = true;
+      after_(group_ms_, [this] {
+        flush_scheduled_ = false;
+        flush();
+      });
+    }
+    return "";
+  }
+  return flush();
+}
+
+std::string Store::flush() {
+  if (!open_ || depth_ > 0) return "";
+  open_ = false;
+  std::string e = exec("COMMIT");
+  if (!e.empty()) exec("ROLLBACK");
+  auto cbs = std::move(on_commit_);
+  on_commit_.clear();
+  for (auto& cb : cbs) cb(e.empty());
+  return e;
+}
+
+void Store::set_group_commit(uint64_t ms, std::function<void(uint64_t, std::function<void()>)> after) {
+  group_ms_ = ms;
+  after_ = std::move(after);
+}
+
+void Store::after_commit(std::function<void(bool ok)> cb) {
+  if (!open_) return cb(true);
+  on_commit_.push_back(std::move(cb));
 }
 
 std::string Store::put(const std::string& ri, const std::string& body) {

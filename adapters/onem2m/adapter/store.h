@@ -9,8 +9,10 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace gw::onem2m::cse {
 
@@ -29,6 +31,18 @@ class Store {
   // A transaction groups the writes of one operation. Writes outside one autocommit.
   void begin();
   std::string commit();
+
+  // Group commit for bridged camera traffic (reports and events arrive at up to thousands a
+  // second; one fsynced SQLite commit each is what a flash device cannot do). While deferring is
+  // on, the outermost commit() leaves the transaction open and asks `after` to run flush() within
+  // `ms`; later operations join it. Any commit() with deferring off (requests of oneM2M entities)
+  // commits everything pending at once. after_commit(cb) runs cb(ok) once what was written so far
+  // is committed (at once when nothing is pending). ms 0: no grouping.
+  void set_group_commit(uint64_t ms, std::function<void(uint64_t, std::function<void()>)> after);
+  void defer_commits(bool on) { defer_ = on; }
+  std::string flush();
+  void after_commit(std::function<void(bool ok)> cb);
+  bool pending() const { return open_; }
   std::string put(const std::string& ri, const std::string& body);
   std::string erase(const std::string& ri);
   std::string get_meta(const std::string& key);
@@ -40,6 +54,12 @@ class Store {
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* del_ = nullptr;
   int depth_ = 0;
+  bool open_ = false;       // a BEGIN without its COMMIT yet
+  bool defer_ = false;
+  bool flush_scheduled_ = false;
+  uint64_t group_ms_ = 0;
+  std::function<void(uint64_t, std::function<void()>)> after_;
+  std::vector<std::function<void(bool)>> on_commit_;
 };
 
 }  // namespace gw::onem2m::cse

@@ -91,7 +91,8 @@ struct Rig {
   std::unique_ptr<m2mtest::Client> client;
   int seq = 0;
 
-  explicit Rig(const std::string& extra = "") {
+  // extra: gateway config text; cse_extra: more OneM2MConfig fields.
+  explicit Rig(const std::string& extra = "", const std::string& cse_extra = "") {
     dir.write("maps/m.textproto", kMaps);
     dir.write("gw.textproto", R"(gateway_id: "m2m-gw"
 mapping_file: "maps"
@@ -100,7 +101,7 @@ router { request_timeout_ms: 800 }
 adapter { name: "cam" module: "camprobe" }
 adapter { name: "onem2m" module: "onem2m" config { [type.googleapis.com/gw.onem2m.v1.OneM2MConfig] {
   cse_id: "/id-mn" cse_name: "cse-mn" broker { url: ")" + broker.url() + R"(" }
-  request_timeout_ms: 600 reconnect_min_ms: 100 notify_retry_ms: 200 } } }
+  request_timeout_ms: 600 reconnect_min_ms: 100 notify_retry_ms: 200 )" + cse_extra + R"( } } }
 )");
     start_gateway();
     client = std::make_unique<m2mtest::Client>(broker.port(), "A::itest",
@@ -483,6 +484,31 @@ TEST_CASE("oneM2M CSE as journal consumer: durable camera reports are acked once
   CHECK(r.gw->journal()->cursor("onem2m") == r.gw->journal()->last_seq());
   Json m = retrieve(r, "CAdmin", "cse-mn/camgw/" + g_cam->uuid + "/motionSensor");
   CHECK(m["pc"]["cod:motionSensor"]["alarm"] == true);
+}
+
+TEST_CASE("oneM2M CSE group commit: camera reports are acked to the journal only once committed") {
+  Rig r("journal { consumer: \"onem2m\" group_commit_ms: 2 }\n", "db_group_commit_ms: 400");
+  REQUIRE(g_cam);
+  REQUIRE(r.gw->journal());
+  uint64_t before = r.gw->journal()->cursor("onem2m");
+  for (int i = 0; i < 5; ++i) g_cam->emit(gw::v1::REPORT, "0/motion/vmd", gw::make_bool(i % 2 == 0), true);
+  r.pump(120);
+  uint64_t last = r.gw->journal()->last_seq();
+  CHECK(last >= before + 5);
+  CHECK(r.gw->journal()->cursor("onem2m") < last);  // bridged, not yet committed: not acked
+  r.pump(600);
+  CHECK(r.gw->journal()->cursor("onem2m") == last);  // the group committed: acked
+  Json m = retrieve(r, "CAdmin", "cse-mn/camgw/" + g_cam->uuid + "/motionSensor");
+  CHECK(m["pc"]["cod:motionSensor"]["alarm"] == true);
+  // A oneM2M request commits at once, and takes pending camera changes with it.
+  for (int i = 0; i < 3; ++i) g_cam->emit(gw::v1::REPORT, "0/motion/vmd", gw::make_bool(false), true);
+  r.pump(20);
+  last = r.gw->journal()->last_seq();
+  CHECK(r.gw->journal()->cursor("onem2m") < last);
+  Json ae = create(r, "Cgc", "cse-mn", 2, Json{{"m2m:ae", {{"rn", "gc"}, {"api", "Ngc"}, {"rr", false}}}});
+  CHECK(rsc(ae) == 2001);
+  r.pump(20);
+  CHECK(r.gw->journal()->cursor("onem2m") == last);
 }
 
 namespace {
