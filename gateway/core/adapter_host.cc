@@ -331,11 +331,9 @@ void AdapterHost::schedule_commit() {
 
 void AdapterHost::commit() {
   if (!journal_) return;
-  if (waiters_.empty()) {
-    auto r = journal_->flush_cursors();
-    if (!r) GW_LOG(Error, "journal", r.error().message);
-    return;
-  }
+  // Consumers' acked cursor moves (a failure only means those records would be replayed again).
+  if (auto c = journal_->flush_cursors(); !c) GW_LOG(Error, "journal", c.error().message);
+  if (waiters_.empty()) return;
   auto r = journal_->sync();
   std::vector<DurableWaiter> ready;
   ready.swap(waiters_);

@@ -276,7 +276,7 @@ Result<void> Journal::sync() {
   if (opts_.fsync != Fsync::kNone && fd_ >= 0 && ::fdatasync(fd_) != 0)
     return make_error(std::string("journal: fsync failed: ") + std::strerror(errno));
   durable_seq_ = next_seq_ - 1;
-  return flush_cursors();
+  return {};
 }
 
 Result<void> Journal::scan(uint64_t after, const std::function<bool(const Record&)>& fn) const {

@@ -55,7 +55,7 @@ class Journal {
   ~Journal();
 
   Result<uint64_t> append(std::string_view stream, std::string_view payload);
-  Result<void> sync();  // fdatasync of the open segment, then flush_cursors()
+  Result<void> sync();  // fdatasync of the open segment (records only; cursors: flush_cursors())
   uint64_t last_seq() const { return next_seq_ - 1; }
   uint64_t durable_seq() const { return durable_seq_; }
 
@@ -64,7 +64,7 @@ class Journal {
 
   // Consumers: register once (persisted); ack moves the cursor forward. With fsync ALWAYS the
   // cursors file is replaced (and fsynced) at once; otherwise the move is persisted by the next
-  // sync() / flush_cursors() (the caller's group commit) or on close — one file replacement per
+  // flush_cursors() (the caller's group commit) or on close — one file replacement per
   // batch instead of per record. A crash before that replays the acked records again
   // (at-least-once, never a loss). Whole segments are freed only once every persisted cursor has
   // passed them.

@@ -133,7 +133,7 @@ TEST_CASE("a cursor move not yet persisted replays the acked records after a cra
     j.value()->add_cursor("up");
     for (int i = 0; i < 20; ++i) REQUIRE(j.value()->append("s", std::string(40, 'x')).ok());
     REQUIRE(j.value()->ack("up", 5).ok());
-    REQUIRE(j.value()->sync().ok());  // group commit: cursor 5 is in the file
+    REQUIRE(j.value()->flush_cursors().ok());  // group commit: cursor 5 is in the file
     REQUIRE(j.value()->ack("up", 15).ok());
     // The power fails here: copy the directory as it is on disk now.
     REQUIRE(std::system(("cp -a " + t.path() + "/. " + crash.path()).c_str()) == 0);
