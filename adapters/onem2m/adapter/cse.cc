@@ -1050,17 +1050,21 @@ bool Cse::device_report(const std::string& uuid, const std::string& path, const 
   for (auto& k : dev.kids) holders.push_back(k);
   bool hit = false;
   for (auto& hri : holders) {
+    if (is_event) break;  // events become contentInstances below, never attribute updates
     Res& h = res_.at(hri);
-    if (is_event && h.ty == ty::kContainer) continue;
-    if (!h.a.contains("__pts")) continue;
-    const Tree pts = h.a["__pts"];  // a copy: the loop body changes h.a
-    for (auto& [attr, pt] : pts.items()) {
-      if (!path_matches(pt.value("path", ""), path)) continue;
-      if (is_event) continue;  // events go to containers below
+    auto pts = h.a.find("__pts");
+    if (pts == h.a.end()) continue;
+    // The matching attributes first (no copy of the point table: the updates below change h.a).
+    std::vector<std::pair<std::string, bool>> hits;  // attribute, matched by a pattern
+    for (auto& [attr, pt] : pts->items()) {
+      std::string pattern = pt.value("path", "");
+      if (path_matches(pattern, path)) hits.emplace_back(attr, pattern != path);
+    }
+    for (auto& [attr, by_pattern] : hits) {
       Tree modified = Tree::object();
       store_.begin();
       Tree upd = Tree{{attr, value}};
-      if (pt.value("path", "") != path) h.a["__pts"][attr]["last"] = path;
+      if (by_pattern) h.a["__pts"][attr]["last"] = path;
       apply_update(h, upd, modified);
       persist(h);
       store_.commit();
@@ -1070,7 +1074,10 @@ bool Cse::device_report(const std::string& uuid, const std::string& path, const 
   }
   if (!is_event) return hit;
   // EVENT: a contentInstance in the container the mapping names for that point.
-  const Tree evc = res_.at(d->second).a.value("__evc", Tree::object());
+  const Tree& dev_attrs = res_.at(d->second).a;
+  auto evc_it = dev_attrs.find("__evc");
+  if (evc_it == dev_attrs.end()) return hit;
+  const Tree evc = *evc_it;  // a copy: creating the contentInstance below changes the tree
   for (auto& [pattern, cnt] : evc.items()) {
     if (!path_matches(pattern, path) || !cnt.is_string()) continue;
     std::string cri = child_by_name(d->second, cnt.get<std::string>());
