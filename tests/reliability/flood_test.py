@@ -33,19 +33,9 @@ def main():
     stack = rc.Stack(build_dir=a.build_dir, sink=sink)
     m2m = None
     try:
-        stack.start_mosquitto()
-        stack.add_devices('NOR', a.cameras, 'generic-ipc')
-        stack.add_devices('FLD', 1, 'generic-ipc')
-        cfg = stack.gateway_config(admin_originator='Crel-app', without_oic=True)
-        gw = stack.start_gatewayd(config=cfg)
+        _, gw = rc.start_gateway(stack, [('NOR', a.cameras), ('FLD', 1)])
         m2m = rc.M2M(stack, 'Crel-app')
-        acklog = stack.file('acks.log')
-        cams = stack.start_camsim('camsim', 'NOR', a.cameras, rc.GENERIC_IPC,
-                                  extra=['--report-interval-ms', '1000', '--event-interval-ms', '0', '--ack-log',
-                                         acklog, '--quiet'])
-        check(bool(rc.wait_until(lambda: rc.stats(cams.control).get('online', 0) >= a.cameras, 60)),
-              'the %d normal cameras are online' % a.cameras)
-        check(m2m.discover(a.cameras) >= a.cameras, 'the CSE bridges the normal cameras')
+        cams, acklog = rc.start_cameras(stack, m2m, 'NOR', a.cameras, 1000)
         m2m.raise_mni()
         stop_ev = threading.Event()
 

@@ -40,19 +40,10 @@ def main():
     try:
         log('seed %d, %d kills, %d cameras, an event every %d ms per camera' % (seed, a.kills, a.cameras,
                                                                                a.event_interval_ms))
-        stack.start_mosquitto()
-        stack.add_devices('KIL', a.cameras, 'generic-ipc')
-        cfg = stack.gateway_config(admin_originator='Crel-app', without_oic=True)
-        gw = stack.start_gatewayd(config=cfg)
+        cfg, gw = rc.start_gateway(stack, [('KIL', a.cameras)])
         m2m = rc.M2M(stack, 'Crel-app')
-        acklog = stack.file('acks.log')
-        cams = stack.start_camsim('camsim', 'KIL', a.cameras, rc.GENERIC_IPC,
-                                  extra=['--report-interval-ms', str(a.report_interval_ms), '--event-interval-ms',
-                                         '0', '--ack-log', acklog, '--quiet', '--keepalive', '10'])
+        cams, acklog = rc.start_cameras(stack, m2m, 'KIL', a.cameras, a.report_interval_ms, ['--keepalive', '10'])
         cams.expect_alive = True
-        ok = rc.wait_until(lambda: rc.stats(cams.control).get('online', 0) >= a.cameras, 60)
-        check(bool(ok), 'all %d cameras online' % a.cameras)
-        check(m2m.discover(a.cameras) >= a.cameras, 'the CSE bridges every camera (flexContainers)')
         check(m2m.raise_mni() == 0, 'motionEvents containers: mni raised so that no instance is evicted')
         # Events: one per camera every interval, raised through the control socket so the run can stop
         # them before the final count (camsim's periodic events cannot be paused).

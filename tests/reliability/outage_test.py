@@ -114,18 +114,9 @@ def main():
     m2m = None
     fig = {}
     try:
-        stack.start_mosquitto()
-        stack.add_devices('OUT', a.cameras, 'generic-ipc')
-        cfg = stack.gateway_config(admin_originator='Crel-app', without_oic=True)
-        gw = stack.start_gatewayd(config=cfg)
+        cfg, _ = rc.start_gateway(stack, [('OUT', a.cameras)])
         m2m = rc.M2M(stack, 'Crel-app')
-        acklog = stack.file('acks.log')
-        cams = stack.start_camsim('camsim', 'OUT', a.cameras, rc.GENERIC_IPC,
-                                  extra=['--report-interval-ms', '500', '--event-interval-ms', '0', '--ack-log',
-                                         acklog, '--quiet'])
-        check(bool(rc.wait_until(lambda: rc.stats(cams.control).get('online', 0) >= a.cameras, 60)),
-              'all %d cameras online' % a.cameras)
-        check(m2m.discover(a.cameras) >= a.cameras, 'the CSE bridges every camera')
+        cams, acklog = rc.start_cameras(stack, m2m, 'OUT', a.cameras, 500)
         check(m2m.raise_mni() == 0, 'motionEvents containers keep every instance (mni raised)')
         notes = collections.Counter()
         m2m.app.on_notify = lambda p, t: notes.update(
@@ -161,12 +152,12 @@ def main():
 
         # ---- Part B: small disk budget, an upstream that never confirms ----
         stack.gw.stop()
-        gw = stack.start_gatewayd(config=budget_config(stack, cfg, ack=False))
+        stack.start_gatewayd(config=budget_config(stack, cfg, ack=False))
         check(bool(rc.wait_until(lambda: rc.stats(cams.control).get('online', 0) >= a.cameras, 30)),
               'cameras back online after the restart with the small budget')
         r = Raiser(cams.control, a.event_interval_ms / 2)
-        evicted = rc.wait_until(lambda: json.loads(stack.gatewayctl('status')[1]).get('journal', {}).get('evicted', 0),
-                                30, 0.5)
+        rc.wait_until(lambda: json.loads(stack.gatewayctl('status')[1]).get('journal', {}).get('evicted', 0),
+                      30, 0.5)
         time.sleep(1.5)
         r.stop()
         time.sleep(1.0)
@@ -185,7 +176,7 @@ def main():
         lost_b, dups_b, _ = verify_order(m2m, acked, 'budget')
         stack.gw.stop()
         mark = stack.mark()
-        gw = stack.start_gatewayd(config=budget_config(stack, cfg, ack=True))
+        stack.start_gatewayd(config=budget_config(stack, cfg, ack=True))
         rep = stack.wait_line('gatewayd', r'replaying seq (\d+)\.\.(\d+) to upstream', 10, mark)
         check(bool(rep), 'restart: the records still journaled are replayed to the upstream consumer')
         replay_first = replay_last = 0

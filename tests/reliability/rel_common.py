@@ -169,6 +169,28 @@ def stop_all(stack):
     return st
 
 
+def start_gateway(stack, devices):
+    """mosquitto, the provisioned generic-ipc cameras (devices: [(serial prefix, count)]) and gatewayd
+    with the shipped config (osap + onem2m, admin originator Crel-app). Returns (config path, process)."""
+    stack.start_mosquitto()
+    for prefix, n in devices:
+        stack.add_devices(prefix, n, 'generic-ipc')
+    cfg = stack.gateway_config(admin_originator='Crel-app', without_oic=True)
+    return cfg, stack.start_gatewayd(config=cfg)
+
+
+def start_cameras(stack, m2m, prefix, n, report_interval_ms, extra=()):
+    """camsim with n cameras reporting every report_interval_ms and logging PUBACKs; checks that all
+    are online and bridged by the CSE. Returns (camsim process, ack log path)."""
+    acklog = stack.file('acks.log')
+    cams = stack.start_camsim('camsim', prefix, n, GENERIC_IPC,
+                              extra=['--report-interval-ms', str(report_interval_ms), '--event-interval-ms', '0',
+                                     '--ack-log', acklog, '--quiet'] + list(extra))
+    check(bool(wait_until(lambda: stats(cams.control).get('online', 0) >= n, 60)), 'all %d cameras online' % n)
+    check(m2m.discover(n) >= n, 'the CSE bridges every camera (flexContainers)')
+    return cams, acklog
+
+
 def record_exception(e):
     """An unexpected exception in a test body: its traceback, and a failure."""
     import traceback
