@@ -142,6 +142,13 @@ void AdminServer::handle_line(int fd, const std::string& line) {
     out["router"] = {{"submitted", s.submitted}, {"delivered", s.delivered}, {"requests", s.requests},
                      {"responses", s.responses}, {"timeouts", s.timeouts}, {"no_route", s.no_route},
                      {"pending", gw_.router().pending()}, {"queued", gw_.router().queued()}};
+    const auto& ls = loop_.stats();
+    out["loop"] = {{"turns", ls.turns},
+                   {"busy_ms", ls.busy_us / 1000},
+                   {"max_turn_ms", double(ls.max_us) / 1000.0},
+                   {"max_turn_kind", ls.max_kind},
+                   {"turns_by_ms", {{"lt_0.1", ls.by_duration[0]}, {"lt_1", ls.by_duration[1]}, {"lt_2", ls.by_duration[2]},
+                                    {"lt_5", ls.by_duration[3]}, {"lt_50", ls.by_duration[4]}, {"ge_50", ls.by_duration[5]}}}};
     if (auto* j = gw_.journal())
       out["journal"] = {{"last_seq", j->last_seq()}, {"bytes", j->bytes()}, {"evicted", j->evicted()}};
     out["devices"] = gw_.registry().size();

@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <ctime>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -46,7 +47,43 @@ struct EventLoop::Impl {
   uv_idle_t idle{};
   std::function<void()> idle_cb;
   bool idle_on = false;
+
+  Stats stats;
 };
+
+namespace {
+uint64_t mono_us() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint64_t(t.tv_sec) * 1000000 + uint64_t(t.tv_nsec) / 1000;
+}
+
+// Times one callback turn into the loop's Stats (see event_loop.h).
+class Turn {
+ public:
+  Turn(EventLoop::Stats& s, const char* kind) : s_(s), kind_(kind), t0_(mono_us()) {}
+  ~Turn() {
+    uint64_t us = mono_us() - t0_;
+    ++s_.turns;
+    s_.busy_us += us;
+    int b = us < 100 ? 0 : us < 1000 ? 1 : us < 2000 ? 2 : us < 5000 ? 3 : us < 50000 ? 4 : 5;
+    ++s_.by_duration[b];
+    if (us > s_.max_us) {
+      s_.max_us = us;
+      s_.max_kind = kind_;
+    }
+    if (us >= 50000) GW_LOG(Warn, "loop", "a " << kind_ << " callback held the loop for " << us / 1000 << " ms");
+    else if (us >= 5000) GW_LOG(Debug, "loop", "a " << kind_ << " callback held the loop for " << us / 1000 << " ms");
+  }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+
+ private:
+  EventLoop::Stats& s_;
+  const char* kind_;
+  uint64_t t0_;
+};
+}  // namespace
 
 namespace {
 int to_uv(uint32_t ev) {
@@ -62,6 +99,7 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
   impl_->async.data = impl_.get();
   uv_async_init(&impl_->loop, &impl_->async, [](uv_async_t* a) {
     auto* impl = static_cast<Impl*>(a->data);
+    Turn turn(impl->stats, "posted");
     std::deque<std::function<void()>> work;
     {
       std::lock_guard lk(impl->post_mu);
@@ -124,6 +162,7 @@ bool EventLoop::update_fd(uint64_t id, uint32_t events) {
   if (events == 0) return uv_poll_stop(&p->handle) == 0;
   return uv_poll_start(&p->handle, to_uv(events), [](uv_poll_t* h, int status, int ev) {
            auto* p = static_cast<Impl::Poll*>(h->data);
+           Turn turn(p->impl->stats, "fd");
            uint32_t out = 0;
            if (status < 0) out |= GW_FD_ERROR | GW_FD_READ;
            if (ev & (UV_READABLE | UV_DISCONNECT)) out |= GW_FD_READ;
@@ -155,6 +194,7 @@ uint64_t EventLoop::start_timer(uint64_t timeout_ms, uint64_t repeat_ms, std::fu
     auto* t = static_cast<Impl::Timer*>(h->data);
     uint64_t id = t->id;
     Impl* impl = t->impl;
+    Turn turn(impl->stats, "timer");
     auto cb = t->cb;  // copy: the callback may stop this timer
     if (!t->repeating) {
       impl->timers.erase(id);
@@ -202,6 +242,7 @@ void EventLoop::enable_idle(bool on) {
   if (on)
     uv_idle_start(&impl_->idle, [](uv_idle_t* h) {
       auto* impl = static_cast<Impl*>(h->data);
+      Turn turn(impl->stats, "idle");
       if (impl->idle_cb) impl->idle_cb();
     });
   else
@@ -245,5 +286,7 @@ int64_t EventLoop::wall_ms() {
 }
 
 uv_loop_s* EventLoop::uv() { return &impl_->loop; }
+
+const EventLoop::Stats& EventLoop::stats() const { return impl_->stats; }
 
 }  // namespace gw

@@ -17,11 +17,13 @@ fsyncs then cost what they cost on a RAM-backed flash layer, not on this machine
 The Python client is part of both paths; it limits the maximum rate both sides can reach.
 """
 import argparse
-import gc
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
-import threading
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,8 +34,6 @@ if os.path.isdir('/dev/shm') and 'CAMGW_STACK_TMP' not in os.environ:
 from camgw_stack import Stack  # noqa: E402
 from m2m_app import App  # noqa: E402
 
-import paho.mqtt.client as mqtt  # noqa: E402
-
 
 def pct(xs, p):
     if not xs:
@@ -42,81 +42,47 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
-class Sink:
-    """Collects latencies (ms) of NOTIFYs whose content carries {"ts": send time in ns}."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.lat = {}
-
-    def add(self, tag, ts_ns, now_ns):
-        with self.lock:
-            self.lat.setdefault(tag, []).append((now_ns - ts_ns) / 1e6)
-
-    def take(self, tag):
-        with self.lock:
-            return self.lat.pop(tag, [])
+def loop_stats(stack):
+    """The gateway's event-loop turn statistics (gatewayctl status), or None."""
+    _, out = stack.gatewayctl('status')
+    try:
+        return json.loads(out)['loop']
+    except (ValueError, KeyError):
+        return None
 
 
-def nodelay(c):
-    import socket
-    c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as every camgw MQTT client does
+class Probe:
+    """Runs tests/bench/notify_probe (C++: the measuring client) for one round and reads its latencies."""
 
+    def __init__(self, build_dir, port, workdir):
+        self.bin = os.path.join(build_dir, 'bin', 'notify_probe')
+        self.port, self.workdir, self.k = port, workdir, 0
+        self.bytes = 330  # the gateway NOTIFY's size, learnt from the first gateway round
 
-def paced(rate, seconds, fn):
-    """Calls fn(i) `rate` times a second for `seconds` (batches every 2 ms)."""
-    n = int(rate * seconds)
-    t0 = time.time()
-    i = 0
-    while i < n:
-        due = int((time.time() - t0) * rate) + 1
-        while i < min(due, n):
-            fn(i)
-            i += 1
-        time.sleep(0.002)
-    return time.time() - t0
+    def _run(self, mode, rate, seconds, extra):
+        self.k += 1
+        out = os.path.join(self.workdir, 'lat-%d' % self.k)
+        argv = [self.bin, mode, '--port', str(self.port), '--rate', str(rate), '--seconds', str(seconds),
+                '--out', out] + extra
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
+        if r.returncode != 0:
+            raise RuntimeError('notify_probe %s failed (%d): %s' % (mode, r.returncode, r.stderr.strip()))
+        summary = json.loads(r.stdout.strip().splitlines()[-1])
+        with open(out) as f:
+            lat = [float(x) for x in f if x.strip()]
+        os.unlink(out)
+        return lat, summary['sent'], summary['elapsed_s'], summary
 
+    def gateway(self, control, serials_file, ae, rate, seconds):
+        lat, n, el, summ = self._run('gateway', rate, seconds,
+                                     ['--control', control, '--serials', serials_file, '--ae', ae])
+        if summ['bytes']:
+            self.bytes = summ['bytes']
+        return lat, n, el
 
-def baseline(port, rate, seconds, payload_len, tag):
-    """Publisher -> mosquitto -> subscriber; the subscriber parses the primitive like the AE does."""
-    sink = Sink()
-    got = threading.Event()
-    sub = mqtt.Client(client_id='bench-sub', clean_session=True)
-
-    def on_msg(c, u, m):
-        now = time.time_ns()
-        prim = json.loads(m.payload)
-        con = prim['pc']['m2m:sgn']['nev']['rep']['m2m:cin']['con']
-        sink.add(tag, con['ts'], now)
-    sub.on_message = on_msg
-    sub.on_subscribe = lambda *a: got.set()
-    sub.connect('127.0.0.1', port)
-    nodelay(sub)
-    sub.subscribe('/oneM2M/req/id-mn/Cbench/json', 1)
-    sub.loop_start()
-    got.wait(5)
-    pub = mqtt.Client(client_id='bench-pub', clean_session=True)
-    pub.max_inflight_messages_set(1000)
-    pub.connect('127.0.0.1', port)
-    nodelay(pub)
-    pub.loop_start()
-    pad = 'x' * max(0, payload_len - 200)
-
-    def send(i):
-        prim = {'op': 5, 'to': 'Cbench', 'fr': '/id-mn', 'rqi': 'ntf-%d' % i,
-                'pc': {'m2m:sgn': {'nev': {'rep': {'m2m:cin': {'con': {'ts': time.time_ns(), 'pad': pad}}}, 'net': 3},
-                                   'sur': 'cse-mn/camgw/x/motionEvents/sub'}}}
-        pub.publish('/oneM2M/req/id-mn/Cbench/json', json.dumps(prim), qos=1)
-    elapsed = paced(rate, seconds, send)
-    n = int(rate * seconds)
-    deadline = time.time() + 5
-    while len(sink.lat.get(tag, [])) < n and time.time() < deadline:
-        time.sleep(0.05)
-    pub.loop_stop()
-    sub.loop_stop()
-    pub.disconnect()
-    sub.disconnect()
-    return sink.take(tag), n, elapsed
+    def baseline(self, rate, seconds):
+        lat, n, el, _ = self._run('baseline', rate, seconds, ['--bytes', str(self.bytes)])
+        return lat, n, el
 
 
 def main():
@@ -129,6 +95,7 @@ def main():
     ap.add_argument('--max-seconds', type=float, default=4)
     ap.add_argument('--rounds', type=int, default=4, help='interleaved gateway/baseline rounds of the main measurement')
     ap.add_argument('--smoke', action='store_true')
+    ap.add_argument('--perf', metavar='FILE', help='perf record gatewayd during the main measurement into FILE')
     a = ap.parse_args()
     if a.smoke:
         a.cameras, a.rate, a.seconds, a.max_rates, a.max_seconds, a.rounds = 50, 200, 2, '400', 1.5, 1
@@ -155,17 +122,9 @@ def main():
                 raise RuntimeError('cameras not online after 120 s: %s' % log[-3:])
         print('%d cameras onboarded and online in %.1f s' % (a.cameras, time.time() - t), flush=True)
 
-        sink = Sink()
-        state = {'tag': 'warm'}
-
-        def on_notify(prim, _t):
-            now = time.time_ns()
-            try:
-                con = prim['pc']['m2m:sgn']['nev']['rep']['m2m:cin']['con']
-                sink.add(state['tag'], con['ts'], now)
-            except (KeyError, TypeError):
-                pass
-        app = App('127.0.0.1', stack.mqtt_port, 'Cbench-app', on_notify=on_notify)
+        # Set-up by the Python AE (register, discover, subscribe); the measuring is done by
+        # notify_probe, a C++ client answering as the same AE, so the Python one disconnects first.
+        app = App('127.0.0.1', stack.mqtt_port, 'Cbench-app')
         app.register()
         t = time.time()
         devs = {}
@@ -175,34 +134,36 @@ def main():
             app.subscribe('cse-mn/camgw/%s/motionEvents' % u, (3,), 'bench')
         serials = sorted(devs)
         print('%d subscriptions created in %.1f s' % (len(serials), time.time() - t), flush=True)
+        app.close()
+        work = tempfile.mkdtemp(prefix='notify-bench-', dir=os.environ.get('CAMGW_STACK_TMP'))
+        serials_file = os.path.join(work, 'serials')
+        with open(serials_file, 'w') as f:
+            f.write('\n'.join(serials) + '\n')
+        probe = Probe(a.build_dir, stack.mqtt_port, work)
 
-        def run(tag, rate, seconds):
-            state['tag'] = tag
-            body = lambda: '{"ts":%d}' % time.time_ns()
-            elapsed = paced(rate, seconds, lambda i: cams.send('event %s motion/vmd %s' % (serials[i % len(serials)], body())))
-            n = int(rate * seconds)
-            deadline = time.time() + 5
-            while len(sink.lat.get(tag, [])) < n and time.time() < deadline:
-                time.sleep(0.05)
-            return sink.take(tag), n, elapsed
+        def run(rate, seconds):
+            return probe.gateway(cams.control, serials_file, 'Cbench-app', rate, seconds)
 
-        run('warm', min(a.rate, 200), 1)
-        # The measuring client is Python: its cyclic GC pauses (tens of ms with ~10^5 live objects)
-        # would be charged to whichever path it is receiving at the time. Collected and frozen once,
-        # then off while measuring (both paths); reference counting still frees everything.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
+        run(min(a.rate, 200), 1)  # warm-up: first contentInstance of every container, caches
         # Interleaved rounds (gateway, baseline, gateway, ...): both paths see the same machine
         # conditions (this is a shared 2-core box; a neighbour's burst otherwise lands on one side).
+        loop0 = loop_stats(stack)
+        perf = None
+        if a.perf:
+            perf = subprocess.Popen(['perf', 'record', '--call-graph', 'fp', '-o', a.perf, '-p', str(stack.gw.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         lat, base, n, bn = [], [], 0, 0
         for k in range(a.rounds):
-            xs, m, _ = run('main%d' % k, a.rate, a.seconds / a.rounds)
+            xs, m, _ = run(a.rate, a.seconds / a.rounds)
             lat += xs
             n += m
-            bxs, bm, _ = baseline(stack.mqtt_port, a.rate, a.seconds / a.rounds, 330, 'base%d' % k)
+            bxs, bm, _ = probe.baseline(a.rate, a.seconds / a.rounds)
             base += bxs
             bn += bm
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(30)
+        loop1 = loop_stats(stack)
         print('\n== camera event -> oneM2M NOTIFY, %d cameras, %d events/s for %.0f s (%d interleaved rounds) ==' % (
             a.cameras, a.rate, a.seconds, a.rounds))
         print('%-34s %8s %8s %8s %8s %10s' % ('path', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'delivered'))
@@ -213,12 +174,18 @@ def main():
             pct(lat, 50) - pct(base, 50), pct(lat, 99) - pct(base, 99), pct(lat, 50) / max(pct(base, 50), 1e-6),
             pct(lat, 99) / max(pct(base, 99), 1e-6)))
 
+        if loop0 and loop1:
+            turns = loop1['turns'] - loop0['turns']
+            print('gatewayd event loop during these rounds: %d callback turns, busy %.0f%% of the time; turns by '
+                  'duration (ms): %s' % (turns, 100.0 * (loop1['busy_ms'] - loop0['busy_ms']) / (a.seconds * 2000),
+                                         ', '.join('%s %d' % (k, loop1['turns_by_ms'][k] - loop0['turns_by_ms'][k])
+                                                   for k in loop1['turns_by_ms'])))
         print('\n== maximum sustained events/s (all delivered, p99 < 100 ms; %.0f s per step) ==' % a.max_seconds)
         best = bestb = 0
         for r in rates:
-            xs, total, el = run('max%d' % r, r, a.max_seconds)
+            xs, total, el = run(r, a.max_seconds)
             ok = len(xs) >= total and pct(xs, 99) < 100 and el < a.max_seconds * 1.1
-            bx, btotal, bel = baseline(stack.mqtt_port, r, a.max_seconds, 330, 'bmax%d' % r)
+            bx, btotal, bel = probe.baseline(r, a.max_seconds)
             bok = len(bx) >= btotal and pct(bx, 99) < 100 and bel < a.max_seconds * 1.1
             print('%6d ev/s: gateway %s (%d/%d, p50 %.2f, p99 %.2f ms)   baseline %s (%d/%d, p99 %.2f ms)' % (
                 r, 'ok  ' if ok else 'FAIL', len(xs), total, pct(xs, 50), pct(xs, 99), 'ok' if bok else 'FAIL', len(bx),
@@ -231,7 +198,7 @@ def main():
                 break
         print('maximum sustained: gateway %d events/s, baseline %d msg/s (ratio %.2f)' % (
             best, bestb, best / bestb if bestb else float('nan')))
-        app.close()
+        shutil.rmtree(work, ignore_errors=True)
         if a.smoke and (len(lat) < n or len(base) < bn):
             print('smoke: not every event was delivered')
             rc = 1

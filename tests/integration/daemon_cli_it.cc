@@ -102,6 +102,8 @@ adapter { name: "cloud" module: "loopback" }
   auto [rc, out] = gwtest::run({ctl, "--state-dir", state, "status"}, t.file("c1"));
   CHECK(rc == 0);
   CHECK(out.find("\"gateway_id\": \"ctl-gw\"") != std::string::npos);
+  CHECK(out.find("\"loop\"") != std::string::npos);  // event-loop turn statistics
+  CHECK(out.find("\"max_turn_ms\"") != std::string::npos);
   auto [rc2, out2] = gwtest::run({ctl, "--state-dir", state, "request", "devices", "UPDATE", "0/demo/setting", "{\"value\":3}"},
                                  t.file("c2"));
   CHECK(rc2 == 0);

@@ -247,9 +247,16 @@ Tree Cse::render(const Res& r) const {
 }
 
 std::string Cse::persist(const Res& r) {
-  Tree body = r.a;
-  body["__tag"] = r.tag;
-  return store_.put(r.ri, body.dump());
+  // The stored row is the attributes object plus "__tag" (open() takes it out again). Appended to
+  // the serialized text rather than to a copy of the tree: this runs for every camera event.
+  std::string body = r.a.dump();
+  if (body.size() < 2 || body.back() != '}') return "resource " + r.ri + " attributes are not an object";
+  body.pop_back();
+  if (body.size() > 1) body += ',';
+  body += "\"__tag\":";
+  body += Tree(r.tag).dump();
+  body += '}';
+  return store_.put(r.ri, body);
 }
 
 void Cse::insert(Res r) {
@@ -574,7 +581,11 @@ void Cse::enforce_container(Res& cnt) {
     return false;
   };
   int64_t mia_ms = cnt.a.contains("mia") && cnt.a["mia"].is_number_integer() ? cnt.a["mia"].get<int64_t>() * 1000 : -1;
+  // Children are in creation order, so without a maximum age only the oldest instances can go:
+  // stop at the first one that may stay (this runs for every camera event into a full container).
+  if (mia_ms < 0 && !over()) return;
   for (size_t i = 0; i < cnt.kids.size();) {
+    if (mia_ms < 0 && !over()) break;
     const Res& c = res_.at(cnt.kids[i]);
     bool aged = mia_ms >= 0 && c.ty == ty::kContentInstance && parse_ts(c.a.value("ct", "")) + mia_ms < now();
     if (c.ty == ty::kContentInstance && (over() || aged)) {
@@ -849,8 +860,10 @@ void Cse::send_notification(const Res& sub, const Tree& sgn) {
 }
 
 void Cse::deliver_notification(const std::string& to, RequestPrimitive q, Format f, const std::string& sur, int attempt) {
-  RequestPrimitive copy = q;
-  h_.send(to, std::move(q), f, [this, to, copy, f, sur, attempt](int rsc, const std::string& dbg) {
+  // Kept (shared, not copied again) for a retry with the same rqi.
+  auto keep = std::make_shared<const RequestPrimitive>(std::move(q));
+  h_.send(to, *keep, f, [this, to, keep, f, sur, attempt](int rsc, const std::string& dbg) {
+    const RequestPrimitive& copy = *keep;
     if (rsc::is_success(rsc)) return;
     // No answer (4008 timeout) or no broker (5103): the target may come back. Anything else is its answer.
     bool unanswered = rsc == rsc::kRequestTimeout || rsc == rsc::kTargetNotReachable;
@@ -877,17 +890,24 @@ void Cse::notify(const std::string& holder_ri, int ev, const Res& subject, const
     if (res_.at(k).ty == ty::kSubscription && k != subject.ri) subs.push_back(k);
   for (auto& k : subs) {
     const Res& sub = res_.at(k);
-    Tree nets = sub.a.value("enc", Tree::object()).value("net", Tree::array({net::kUpdateOfResource}));
     bool wanted = false;
-    for (auto& n : nets)
-      if (n.is_number_integer() && n.get<int>() == ev) wanted = true;
+    auto enc = sub.a.find("enc");
+    const Tree* nets = nullptr;
+    if (enc != sub.a.end() && enc->is_object()) {
+      auto n = enc->find("net");
+      if (n != enc->end()) nets = &*n;
+    }
+    if (!nets) wanted = ev == net::kUpdateOfResource;  // default eventNotificationCriteria
+    else
+      for (auto& n : *nets)
+        if (n.is_number_integer() && n.get<int>() == ev) wanted = true;
     if (!wanted) continue;
     int nct = sub.a.value("nct", 1);
     Tree rep;
     if (nct == 2 && ev == net::kUpdateOfResource) rep = Tree{{subject.tag, modified}};
     else if (nct == 3) rep = Tree{{"m2m:uri", structured(subject.ri)}};
     else rep = render(subject);
-    Tree sgn = Tree{{"m2m:sgn", Tree{{"nev", Tree{{"rep", rep}, {"net", ev}}}, {"sur", structured(k)}}}};
+    Tree sgn = Tree{{"m2m:sgn", Tree{{"nev", Tree{{"rep", std::move(rep)}, {"net", ev}}}, {"sur", structured(k)}}}};
     send_notification(sub, sgn);
   }
 }
@@ -1088,6 +1108,7 @@ bool Cse::device_report(const std::string& uuid, const std::string& path, const 
     q.fr = s_.cse_id;
     q.rqi = "evt-" + std::to_string(++seq_);
     q.ty = ty::kContentInstance;
+    q.rcn = rcn::kNothing;  // nobody reads the answer of this internal CREATE: do not render it
     q.pc = Tree{{"m2m:cin", Tree{{"cnf", "application/json:0"}, {"con", value}, {"lbl", Tree::array({path})}}}};
     bool created = false;
     handle(q, [&](const ResponsePrimitive& r) { created = r.rsc == rsc::kCreated; });

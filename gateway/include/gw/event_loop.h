@@ -46,6 +46,20 @@ class EventLoop {
 
   uint64_t now_ms() const;  // monotonic
   static int64_t wall_ms();
+
+  // How long the loop's callbacks ran (fd events, timers, posted work, the idle hook): every
+  // callback is one turn during which nothing else on the gateway is served, so the longest turns
+  // are the latency a device or a cloud peer sees added. A turn over 50 ms is logged (component
+  // "loop", WARN); over 5 ms at DEBUG.
+  struct Stats {
+    static constexpr int kBuckets = 6;  // < 0.1, < 1, < 2, < 5, < 50 ms, >= 50 ms
+    uint64_t turns = 0;
+    uint64_t by_duration[kBuckets] = {};
+    uint64_t busy_us = 0;  // sum of all turns
+    uint64_t max_us = 0;
+    const char* max_kind = "";
+  };
+  const Stats& stats() const;
   uv_loop_s* uv();
 
  private:
