@@ -1,20 +1,29 @@
 #!/usr/bin/python3
 """Benchmark: camera event -> oneM2M NOTIFY latency through the whole product, with a baseline.
 
-Path measured: a motion event raised on a simulated camera (camsim control command carrying the send
-time) -> OSAP DAS (encrypted MQTT device dialect) -> journal -> router -> oneM2M CSE (contentInstance
-committed to SQLite) -> NOTIFY published on mosquitto -> a oneM2M AE (paho) that parses it and answers.
+Path measured: a motion event raised on a simulated camera (camsim control socket, the command
+carrying the raise time) -> OSAP DAS (encrypted MQTT device dialect) -> journal -> router -> oneM2M
+CSE (contentInstance, group-committed to SQLite) -> NOTIFY published on mosquitto -> the oneM2M AE,
+which parses it and answers 2000.
 
 Baseline measured in the same run: the same kind of message (a oneM2M NOTIFY primitive of the same
-size, QoS 1) from a publisher through the same mosquitto to the same subscriber code — the MQTT leg
-alone, without camera, gateway and CSE. "Added latency" = gateway percentile - baseline percentile.
+size, QoS 1) from a publisher through the same mosquitto to a subscriber that parses it with the same
+code — the MQTT leg alone, without camera, gateway and CSE. "Added latency" = gateway percentile -
+baseline percentile. Gateway and baseline rounds are interleaved (--rounds) so both see the same
+machine conditions.
 
-  e2e_notify_bench.py [--cameras 1000] [--rate 1000] [--seconds 10] [--max-rates 1000,2000,...]
+The AE is set up (registered, cameras discovered, one subscription per camera) by the Python
+m2m_app; the measuring is done by tests/bench/notify_probe (C++, libmosquitto): it paces the events
+on absolute deadlines, answers the NOTIFYs as the AE and times them on CLOCK_MONOTONIC, so no
+interpreter pause is charged to either path.
+
+  e2e_notify_bench.py [--cameras 1000] [--rate 1000] [--seconds 10] [--rounds 4] [--max-rates 1000,2000,...]
   e2e_notify_bench.py --smoke        # 50 cameras, 200 events/s for 2 s (ctest, label bench)
+  e2e_notify_bench.py --perf FILE    # also `perf record` gatewayd during the main rounds
 
 State lives on /dev/shm when present (CAMGW_STACK_TMP overrides): the journal and the CSE's SQLite
 fsyncs then cost what they cost on a RAM-backed flash layer, not on this machine's virtual disk.
-The Python client is part of both paths; it limits the maximum rate both sides can reach.
+It also prints the gateway's event-loop turn statistics over the main rounds (gatewayctl status).
 """
 import argparse
 import json

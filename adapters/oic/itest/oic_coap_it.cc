@@ -207,7 +207,8 @@ TEST_CASE("gw_oic CoAP: local OIC server driven by coap-client-openssl") {
   CHECK(gwdi.size() == 36);
 
   // --- /oic/res (JSON): the gateway, then one entry per bridged device with prefixed hrefs -------
-  auto [rc, out] = w.client({"-A", "50", w.uri("/oic/res")});
+  auto [rc, out_] = w.client({"-A", "50", w.uri("/oic/res")});
+  const std::string out = out_;
   REQUIRE_MESSAGE(rc == 0, out);
   J res = J::parse(out, nullptr, false);
   REQUIRE_MESSAGE(res.is_array(), out);
@@ -226,27 +227,32 @@ TEST_CASE("gw_oic CoAP: local OIC server driven by coap-client-openssl") {
   CHECK(links.count("/" + cam0 + "/ptz/0"));
   CHECK_FALSE(links.count("/" + cam0 + "/XMPPResURI"));
   // rt filter
-  auto [rcf, outf] = w.client({"-A", "50", w.uri("/oic/res?rt=oic.r.sensor.motion")});
+  auto [rcf, outf_] = w.client({"-A", "50", w.uri("/oic/res?rt=oic.r.sensor.motion")});
+  const std::string outf = outf_;
   J filtered = J::parse(outf, nullptr, false);
   REQUIRE_MESSAGE(filtered.is_array(), outf);
   CHECK(filtered.size() == 2);
   CHECK(filtered[0]["links"].size() == 1);
 
   // --- /oic/d of the gateway and of a bridged device ----------------------------------------------
-  auto [rcd, outd] = w.client({"-A", "50", w.uri("/oic/d")});
+  auto [rcd, outd_] = w.client({"-A", "50", w.uri("/oic/d")});
+  const std::string outd = outd_;
   J d = J::parse(outd, nullptr, false);
   CHECK(d["di"] == gwdi);
   CHECK(d["rt"][0] == "oic.wk.d");
-  auto [rcd2, outd2] = w.client({"-A", "application/json", w.uri("/" + cam0 + "/oic/d")});
+  auto [rcd2, outd2_] = w.client({"-A", "application/json", w.uri("/" + cam0 + "/oic/d")});
+  const std::string outd2 = outd2_;
   J d2 = J::parse(outd2, nullptr, false);
   CHECK(d2["di"] == cam0);
   CHECK(d2["rt"][1] == "oic.d.camera");
 
   // --- GET a bridged resource: JSON, then CBOR (application/cbor and vnd.ocf+cbor) --------------
-  auto [rcg, outg] = w.client({"-A", "50", w.uri("/" + cam0 + "/video/0")});
+  auto [rcg, outg_] = w.client({"-A", "50", w.uri("/" + cam0 + "/video/0")});
+  const std::string outg = outg_;
   CHECK(trim(outg) == R"({"rt":"oic.r.camera","enabled":true,"brightness":50})");
   std::string cbor_file = w.t.file("get.cbor");
-  auto [rcc, outc] = w.client({"-A", "60", "-o", cbor_file, w.uri("/" + cam0 + "/video/0")});
+  auto [rcc, outc_] = w.client({"-A", "60", "-o", cbor_file, w.uri("/" + cam0 + "/video/0")});
+  const std::string outc = outc_;
   CHECK(rcc == 0);
   std::string cb = gwtest::read_file(cbor_file);
   auto cv = gw::value_from_cbor(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(cb.data()), cb.size()));
@@ -264,15 +270,17 @@ TEST_CASE("gw_oic CoAP: local OIC server driven by coap-client-openssl") {
   }
 
   // --- POST: JSON and CBOR bodies become UPDATE envelopes ------------------------------------------
-  auto [rcp, outp] = w.client({"-m", "post", "-t", "50", "-A", "50", "-e", R"({"brightness":70})",
+  auto [rcp, outp_] = w.client({"-m", "post", "-t", "50", "-A", "50", "-e", R"({"brightness":70})",
                               w.uri("/" + cam0 + "/video/0")});
+  const std::string outp = outp_;
   CHECK_MESSAGE(rcp == 0, outp);
   CHECK(g_cam->state[cam0]["0/video/brightness"].int_value() == 7);
   CHECK(outp.find(R"("brightness":70)") != std::string::npos);
   // {"enabled": false} in CBOR
   w.t.write("post.cbor", std::string("\xa1\x67" "enabled" "\xf4", 10));
-  auto [rcp2, outp2] = w.client({"-m", "post", "-t", "60", "-f", w.t.file("post.cbor"), "-A", "50",
+  auto [rcp2, outp2_] = w.client({"-m", "post", "-t", "60", "-f", w.t.file("post.cbor"), "-A", "50",
                                 w.uri("/" + cam0 + "/video/0")});
+  const std::string outp2 = outp2_;
   CHECK_MESSAGE(rcp2 == 0, outp2);
   CHECK(g_cam->state[cam0]["0/video/enabled"].bool_value() == false);
   int updates = 0;
@@ -284,53 +292,67 @@ TEST_CASE("gw_oic CoAP: local OIC server driven by coap-client-openssl") {
     }
   CHECK(updates == 2);
   // Service point: POST = INVOKE
-  auto [rci, outi] = w.client({"-m", "post", "-t", "50", "-A", "50", "-e", R"({"preset":3})",
+  auto [rci, outi_] = w.client({"-m", "post", "-t", "50", "-A", "50", "-e", R"({"preset":3})",
                               w.uri("/" + cam0 + "/ptz/0")});
+  const std::string outi = outi_;
   CHECK(outi.find(R"("result":"moved")") != std::string::npos);
 
   // --- Errors: 4.04, 4.00, 4.15, 4.06, 4.05, 4.03 --------------------------------------------------
   size_t before = g_cam->requests;
-  auto [r404, o404] = w.client({"-A", "50", w.uri("/no/such")});
+  auto [r404, o404_] = w.client({"-A", "50", w.uri("/no/such")});
+  const std::string o404 = o404_;
   CHECK_MESSAGE(o404.find("4.04") != std::string::npos, o404);
-  auto [r404b, o404b] = w.client({"-A", "50", w.uri("/" + cam0 + "/nope")});
+  auto [r404b, o404b_] = w.client({"-A", "50", w.uri("/" + cam0 + "/nope")});
+  const std::string o404b = o404b_;
   CHECK_MESSAGE(o404b.find("4.04") != std::string::npos, o404b);
-  auto [r400, o400] = w.client({"-m", "post", "-t", "50", "-e", "{bad", w.uri("/" + cam0 + "/video/0")});
+  auto [r400, o400_] = w.client({"-m", "post", "-t", "50", "-e", "{bad", w.uri("/" + cam0 + "/video/0")});
+  const std::string o400 = o400_;
   CHECK_MESSAGE(o400.find("4.00") != std::string::npos, o400);
-  auto [r400c, o400c] = w.client({"-m", "post", "-t", "60", "-e", "%a1%65va", w.uri("/" + cam0 + "/video/0")});
+  auto [r400c, o400c_] = w.client({"-m", "post", "-t", "60", "-e", "%a1%65va", w.uri("/" + cam0 + "/video/0")});
+  const std::string o400c = o400c_;
   CHECK_MESSAGE(o400c.find("4.00") != std::string::npos, o400c);
-  auto [r400t, o400t] = w.client({"-m", "post", "-t", "50", "-e", R"({"brightness":"bright"})",
+  auto [r400t, o400t_] = w.client({"-m", "post", "-t", "50", "-e", R"({"brightness":"bright"})",
                                  w.uri("/" + cam0 + "/video/0")});
+  const std::string o400t = o400t_;
   CHECK_MESSAGE(o400t.find("4.00") != std::string::npos, o400t);
-  auto [r415, o415] = w.client({"-m", "post", "-t", "text/plain", "-e", "hello", w.uri("/" + cam0 + "/video/0")});
+  auto [r415, o415_] = w.client({"-m", "post", "-t", "text/plain", "-e", "hello", w.uri("/" + cam0 + "/video/0")});
+  const std::string o415 = o415_;
   CHECK_MESSAGE(o415.find("4.15") != std::string::npos, o415);
-  auto [r406, o406] = w.client({"-A", "text/plain", w.uri("/" + cam0 + "/video/0")});
+  auto [r406, o406_] = w.client({"-A", "text/plain", w.uri("/" + cam0 + "/video/0")});
+  const std::string o406 = o406_;
   CHECK_MESSAGE(o406.find("4.06") != std::string::npos, o406);
-  auto [r405, o405] = w.client({"-m", "delete", w.uri("/" + cam0 + "/video/0")});
+  auto [r405, o405_] = w.client({"-m", "delete", w.uri("/" + cam0 + "/video/0")});
+  const std::string o405 = o405_;
   CHECK_MESSAGE(o405.find("4.05") != std::string::npos, o405);
-  auto [r405b, o405b] = w.client({"-m", "post", "-t", "50", "-e", "{}", w.uri("/oic/d")});
+  auto [r405b, o405b_] = w.client({"-m", "post", "-t", "50", "-e", "{}", w.uri("/oic/d")});
+  const std::string o405b = o405b_;
   CHECK_MESSAGE(o405b.find("4.05") != std::string::npos, o405b);
   CHECK(g_cam->requests == before);  // none of these reached the camera adapter
 
   // --- Remote-access resources: readable, credential write-only, writes forbidden by default ----------
-  auto [rra, ora] = w.client({"-A", "50", w.uri("/XMPPResURI")});
+  auto [rra, ora_] = w.client({"-A", "50", w.uri("/XMPPResURI")});
+  const std::string ora = ora_;
   J ra = J::parse(ora, nullptr, false);
   CHECK(ra["rt"] == "oic.ra.xmpp");
   CHECK(ra["address"] == "127.0.0.1");
   CHECK(ra["port"] == 1);
   CHECK(ra["status"] != "Connected");
-  auto [rru, oru] = w.client({"-A", "50", w.uri("/XMPPUserResURI")});
+  auto [rru, oru_] = w.client({"-A", "50", w.uri("/XMPPUserResURI")});
+  const std::string oru = oru_;
   J ru = J::parse(oru, nullptr, false);
   CHECK(ru["jid"] == "me@localhost");
   CHECK(ru["credential"] == "");
-  auto [r403, o403] = w.client({"-m", "post", "-t", "50", "-e", R"({"address":"10.0.0.1","port":5222})",
+  auto [r403, o403_] = w.client({"-m", "post", "-t", "50", "-e", R"({"address":"10.0.0.1","port":5222})",
                                w.uri("/XMPPResURI")});
+  const std::string o403 = o403_;
   CHECK_MESSAGE(o403.find("4.03") != std::string::npos, o403);
 
   // --- Device offline: 5.03 at once -------------------------------------------------------------------
   const std::string cam1 = g_cam->uuids[1];
   g_cam->set_online(cam1, false);
   for (int i = 0; i < 20; ++i) w.loop.run_once(1);
-  auto [r503, o503] = w.client({"-A", "50", w.uri("/" + cam1 + "/video/0")});
+  auto [r503, o503_] = w.client({"-A", "50", w.uri("/" + cam1 + "/video/0")});
+  const std::string o503 = o503_;
   CHECK_MESSAGE(o503.find("5.03") != std::string::npos, o503);
   g_cam->set_online(cam1, true);
 

@@ -24,8 +24,9 @@ std::string Secret(const gw::v1::Device* d, const char* k) {
 
 TEST_CASE("LBS F1 onboarding, gen 1 and gen 2: keys stored in the registry, DAS handed out, nothing secret logged") {
   Rig rig(kDevices);
-  for (auto [gen, sn, vc] : {std::tuple{Generation::kGen1, "4LYV8SK7UKLBOUOVS6HXVX:A532NO6K0Q2O", "J7Fv5gCsTczVe38aNLe4ev"},
+  for (auto [gen_, sn, vc] : {std::tuple{Generation::kGen1, "4LYV8SK7UKLBOUOVS6HXVX:A532NO6K0Q2O", "J7Fv5gCsTczVe38aNLe4ev"},
                              std::tuple{Generation::kGen2, "TESTSN0002", "VCODE123"}}) {
+    const auto gen = gen_;  // clang 14 cannot capture a structured binding (CAPTURE)
     CAPTURE(static_cast<int>(gen));
     Device d{gen, sn, vc};
     d.F1(rig);

@@ -226,8 +226,9 @@ void RunF1(Server& s, Device& d) {
 }  // namespace
 
 TEST_CASE("handshake F1 (nothing stored), both generations") {
-  for (auto [gen, sn, vc] : {std::tuple{Generation::kGen1, "4LYV8SK7UKLBOUOVS6HXVX:A532NO6K0Q2O", "J7Fv5gCsTczVe38aNLe4ev"},
+  for (auto [gen_, sn, vc] : {std::tuple{Generation::kGen1, "4LYV8SK7UKLBOUOVS6HXVX:A532NO6K0Q2O", "J7Fv5gCsTczVe38aNLe4ev"},
                              std::tuple{Generation::kGen2, "TESTSN0002", "VCODE123"}}) {
+    const auto gen = gen_;  // clang 14 cannot capture a structured binding (CAPTURE)
     CAPTURE(static_cast<int>(gen));
     Server s;
     s.registry[sn] = {vc, "", ""};

@@ -95,7 +95,10 @@ TEST_CASE("camsim: both generations onboard (F1), report, answer set/query/servi
   CHECK(st.services == 4);
 
   // Offline (connection cut): the gateway sees the loss; events raised meanwhile are cached.
-  for (const auto& [sn, u] : {std::pair{"CAMIT00001", u1}, std::pair{"CAMIT00002", u2}}) {
+  for (const auto& cam : {std::pair{"CAMIT00001", u1}, std::pair{"CAMIT00002", u2}}) {
+    const auto& [sn_, u_] = cam;
+    const auto sn = sn_;  // plain variables: clang 14 cannot capture structured bindings in lambdas
+    const auto u = u_;
     CAPTURE(sn);
     CHECK(sim.Command(std::string("offline ") + sn).rfind("ok", 0) == 0);
     REQUIRE(rig.pump_until([&] { return rig.online(u) == std::optional<bool>(false); }, 5000));
@@ -170,7 +173,8 @@ TEST_CASE("camsim: F1, then F3 and F2 across simulator restarts with a state fil
     REQUIRE(sim.Start().ok());
     sim.StartThread();
     REQUIRE_MESSAGE(rig.pump_until([&] { return sim.GetStats().online == 2; }, 15000), sim.GetStats().line());
-    for (auto [sn, expect_flow] : {std::pair{"CAMFL00001", flow1}, std::pair{"CAMFL00002", flow2}}) {
+    for (auto [sn_, expect_flow] : {std::pair{"CAMFL00001", flow1}, std::pair{"CAMFL00002", flow2}}) {
+      const auto sn = sn_;  // clang 14 cannot capture a structured binding (CAPTURE)
       CAPTURE(sn);
       auto info = sim.Info(sn);
       REQUIRE(info);
