@@ -310,7 +310,16 @@ AdapterHost::AdapterHost(EventLoop& loop, Registry& registry, Router& router, st
   rng_state_ |= 1;
 }
 
-AdapterHost::~AdapterHost() { destroy_all(); }
+AdapterHost::~AdapterHost() {
+  destroy_all();
+  {
+    std::lock_guard lk(sync_mu_);
+    sync_quit_ = true;
+  }
+  sync_cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  alive_.reset();
+}
 
 void AdapterHost::set_journal(Journal* journal, const v1::JournalConfig& cfg) {
   journal_ = journal;
@@ -330,6 +339,76 @@ void AdapterHost::schedule_commit() {
 }
 
 void AdapterHost::commit() {
+  if (!journal_) return;
+  if (sync_busy_) {  // one job at a time: this group goes out when the current one is back
+    commit_again_ = true;
+    return;
+  }
+  if (journal_cfg_.fsync() == v1::FSYNC_ALWAYS || journal_cfg_.fsync() == v1::FSYNC_NONE) return commit_now();
+  if (waiters_.empty() && !journal_->cursors_dirty()) return;
+  Journal::SyncJob job = journal_->begin_sync();
+  sync_waiters_.swap(waiters_);
+  sync_busy_ = true;
+  if (!sync_thread_.joinable()) sync_thread_ = std::thread([this] { sync_main(); });
+  {
+    std::lock_guard lk(sync_mu_);
+    sync_todo_ = std::move(job);
+  }
+  sync_cv_.notify_all();
+}
+
+void AdapterHost::sync_main() {
+  std::weak_ptr<int> alive = alive_;
+  std::unique_lock lk(sync_mu_);
+  for (;;) {
+    sync_cv_.wait(lk, [&] { return sync_quit_ || sync_todo_.has_value(); });
+    if (!sync_todo_) return;
+    Journal::SyncJob job = std::move(*sync_todo_);
+    sync_todo_.reset();
+    lk.unlock();
+    Journal::run_sync(job);  // fdatasync + cursors file: the slow part, off the loop
+    lk.lock();
+    sync_done_ = std::move(job);
+    sync_cv_.notify_all();
+    lk.unlock();
+    loop_.post([this, alive] {
+      if (!alive.expired()) reap_sync();
+    });
+    lk.lock();
+  }
+}
+
+void AdapterHost::reap_sync() {
+  std::optional<Journal::SyncJob> done;
+  {
+    std::lock_guard lk(sync_mu_);
+    done.swap(sync_done_);
+  }
+  if (!done) return;  // reaped already (wait_sync at shutdown)
+  sync_busy_ = false;
+  journal_->end_sync(*done);
+  if (!done->records_error.empty()) GW_LOG(Error, "journal", done->records_error);
+  if (!done->cursors_error.empty()) GW_LOG(Error, "journal", done->cursors_error);
+  std::vector<DurableWaiter> ready;
+  ready.swap(sync_waiters_);
+  int rc = done->records_error.empty() ? GW_OK : GW_ERR_IO;
+  for (const auto& w : ready) w.cb(w.user, w.seq, rc);
+  if (commit_again_ || !waiters_.empty() || journal_->cursors_dirty()) {
+    commit_again_ = false;
+    schedule_commit();
+  }
+}
+
+void AdapterHost::wait_sync() {
+  if (!sync_busy_) return;
+  {
+    std::unique_lock lk(sync_mu_);
+    sync_cv_.wait(lk, [&] { return !sync_todo_ && sync_done_; });
+  }
+  reap_sync();
+}
+
+void AdapterHost::commit_now() {
   if (!journal_) return;
   // Consumers' acked cursor moves (a failure only means those records would be replayed again).
   if (auto c = journal_->flush_cursors(); !c) GW_LOG(Error, "journal", c.error().message);
@@ -358,7 +437,13 @@ void AdapterHost::flush_journal() {
     loop_.stop_timer(commit_timer_);
     commit_timer_ = 0;
   }
-  commit();
+  wait_sync();  // the job that is out (its waiters run), then the rest at once
+  if (commit_timer_) {  // reap_sync may have scheduled the next group
+    loop_.stop_timer(commit_timer_);
+    commit_timer_ = 0;
+  }
+  commit_again_ = false;
+  commit_now();
 }
 
 Result<void> AdapterHost::start_replay(const std::string& consumer) {

@@ -1,9 +1,13 @@
 // Loads adapter modules (dlopen, ABI check) and runs adapter instances behind gw_host_api.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gw/adapter_abi.h"
@@ -110,11 +114,26 @@ class AdapterHost {
   };
   void schedule_commit();
   void commit();
+  void commit_now();   // synchronous group commit on the loop (shutdown; fsync ALWAYS / NONE)
+  void sync_main();    // the durability thread
+  void reap_sync();    // loop: the durability thread's finished job
+  void wait_sync();    // loop: until no job is with the durability thread
   void pump_replays();
   Journal* journal_ = nullptr;
   v1::JournalConfig journal_cfg_;
   std::vector<DurableWaiter> waiters_;
   uint64_t commit_timer_ = 0;
+  // Journal group commits (fsync BATCH) are fsynced on this thread, never on the loop: the loop
+  // goes on serving devices while the storage flushes; waiters run once their records are durable.
+  std::thread sync_thread_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::optional<Journal::SyncJob> sync_todo_, sync_done_;  // guarded by sync_mu_
+  bool sync_quit_ = false;                                 // guarded by sync_mu_
+  bool sync_busy_ = false;      // loop: a job is out and not reaped yet
+  bool commit_again_ = false;   // loop: a commit was asked for meanwhile
+  std::vector<DurableWaiter> sync_waiters_;  // loop: waiting for the job that is out
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted completions check it
   struct RegistryWaiter {
     gw_done_cb cb;
     void* user;

@@ -319,29 +319,80 @@ Result<void> Journal::flush_cursors() {
   return {};
 }
 
-Result<void> Journal::write_cursors() {
-  std::string tmp = opts_.dir + "/cursors.tmp";
+std::string Journal::cursors_text() const {
+  std::string text;
+  for (auto& [n, seq] : cursors_) text += n + ' ' + std::to_string(seq) + '\n';
+  return text;
+}
+
+Result<void> Journal::write_cursors_file(const std::string& dir, const std::string& text, const char* tmp_name,
+                                         bool fsync) {
+  std::string tmp = dir + "/" + tmp_name;
   {
     std::ofstream out(tmp, std::ios::trunc);
-    for (auto& [n, s] : cursors_) out << n << ' ' << s << '\n';
+    out << text;
     if (!out) return make_error("journal: cannot write " + tmp);
   }
-  if (opts_.fsync != Fsync::kNone) {
+  if (fsync) {
     int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       ::fsync(fd);
       ::close(fd);
     }
   }
-  if (::rename(tmp.c_str(), (opts_.dir + "/cursors").c_str()) != 0)
+  if (::rename(tmp.c_str(), (dir + "/cursors").c_str()) != 0)
     return make_error(std::string("journal: cannot replace cursors: ") + std::strerror(errno));
   return {};
 }
 
-void Journal::release_acked() {
+Result<void> Journal::write_cursors() {
+  return write_cursors_file(opts_.dir, cursors_text(), "cursors.tmp", opts_.fsync != Fsync::kNone);
+}
+
+Journal::SyncJob Journal::begin_sync() {
+  SyncJob job;
+  job.dir = opts_.dir;
+  job.fsync = opts_.fsync != Fsync::kNone;
+  job.upto = next_seq_ - 1;
+  if (job.fsync && fd_ >= 0 && job.upto > durable_seq_) job.fd = ::dup(fd_);
+  if (cursors_dirty_) {
+    job.write_cursors = true;
+    job.cursors = cursors_;
+    job.cursors_text = cursors_text();
+    cursors_dirty_ = false;  // set again by end_sync if the write fails
+  }
+  return job;
+}
+
+void Journal::run_sync(SyncJob& job) {
+  if (job.fd >= 0) {
+    if (::fdatasync(job.fd) != 0) job.records_error = std::string("journal: fsync failed: ") + std::strerror(errno);
+    ::close(job.fd);
+    job.fd = -1;
+  }
+  if (job.write_cursors) {
+    // Its own temporary name: the loop may replace the file at the same time (budget eviction).
+    auto r = write_cursors_file(job.dir, job.cursors_text, "cursors.sync.tmp", job.fsync);
+    if (!r) job.cursors_error = r.error().message;
+  }
+}
+
+void Journal::end_sync(const SyncJob& job) {
+  if (job.records_error.empty()) durable_seq_ = std::max(durable_seq_, job.upto);
+  if (!job.write_cursors) return;
+  if (!job.cursors_error.empty()) {
+    cursors_dirty_ = true;  // the next group commit tries again
+    return;
+  }
+  release_acked(job.cursors);
+}
+
+void Journal::release_acked() { release_acked(cursors_); }
+
+void Journal::release_acked(const std::map<std::string, uint64_t>& persisted) {
   // With no consumer registered nobody will ever replay: every closed segment can go.
   uint64_t min_acked = UINT64_MAX;
-  for (auto& [n, s] : cursors_) min_acked = std::min(min_acked, s);
+  for (auto& [n, s] : persisted) min_acked = std::min(min_acked, s);
   // Never delete the segment being written.
   while (segments_.size() > 1 && segments_.front().last_seq <= min_acked) {
     total_bytes_ -= segments_.front().bytes;

@@ -73,6 +73,25 @@ class Journal {
   Result<void> ack(const std::string& name, uint64_t seq);
   Result<void> flush_cursors();
 
+  // Group commit off the event loop (the host's durability thread does the waiting, so fsync
+  // latency never stalls the loop): begin_sync() on the loop takes what must become durable — a
+  // dup of the open segment's fd and the cursors file text; run_sync() fdatasyncs and replaces
+  // the cursors file on any thread, touching no Journal state; end_sync() back on the loop
+  // records the outcome (durable_seq, segments freed by the persisted cursors).
+  struct SyncJob {
+    int fd = -1;            // dup of the open segment; -1: no records to sync
+    uint64_t upto = 0;      // records up to this seq are durable once fd is synced
+    bool write_cursors = false;
+    std::string dir, cursors_text;
+    std::map<std::string, uint64_t> cursors;  // what cursors_text says
+    bool fsync = true;
+    std::string records_error, cursors_error;  // run_sync's failures ("" = fine)
+  };
+  SyncJob begin_sync();
+  static void run_sync(SyncJob& job);
+  void end_sync(const SyncJob& job);
+  bool cursors_dirty() const { return cursors_dirty_; }
+
   uint64_t bytes() const { return total_bytes_; }
   uint64_t evicted() const { return evicted_; }
   size_t segment_count() const { return segments_.size(); }
@@ -98,6 +117,10 @@ class Journal {
   Result<void> write_cursors();
   void enforce_budget();
   void release_acked();
+  void release_acked(const std::map<std::string, uint64_t>& persisted);
+  static Result<void> write_cursors_file(const std::string& dir, const std::string& text, const char* tmp_name,
+                                         bool fsync);
+  std::string cursors_text() const;
 
   Options opts_;
   std::vector<Segment> segments_;

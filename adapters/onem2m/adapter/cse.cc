@@ -273,7 +273,10 @@ void Cse::insert(Res r) {
 
 std::string Cse::open() {
   std::string e = store_.open(s_.db_path, s_.sync_full);
-  if (e.empty() && s_.group_commit_ms && h_.after) store_.set_group_commit(s_.group_commit_ms, h_.after);
+  if (e.empty() && s_.group_commit_ms && h_.after) {
+    store_.set_group_commit(s_.group_commit_ms, h_.after);
+    if (h_.post) store_.set_background_sync(h_.post);
+  }
   if (!e.empty()) return e;
   e = store_.load([&](const std::string& ri, const std::string& body) {
     Res r;

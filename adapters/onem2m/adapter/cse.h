@@ -57,6 +57,9 @@ struct Hooks {
   // Run fn once after ms on the loop (notification retries). Pending calls are dropped at stop.
   std::function<void(uint64_t ms, std::function<void()> fn)> after;
   std::function<int64_t()> wall_ms;
+  // Thread-safe: run fn on the loop soon (false once shutting down). With it, the store's group
+  // commits are fsynced on a background thread (Store::set_background_sync).
+  std::function<bool(std::function<void()>)> post;
   std::function<void(int level, const std::string&)> log;
 };
 
@@ -74,7 +77,8 @@ class Cse {
   // A REPORT / EVENT from a device. Returns false when nothing in the mapping names that path.
   bool device_report(const std::string& uuid, const std::string& path, const Tree& value, bool is_event);
   void set_online(const std::string& uuid, bool online);
-  // cb(ok) once every change made so far is committed to the store (at once if none is pending).
+  // cb(ok) once every change made so far is committed to the store and durable (at once if none
+  // is pending).
   void after_commit(std::function<void(bool ok)> cb) { store_.after_commit(std::move(cb)); }
   // Commits what a group commit holds (at stop).
   std::string flush_store() { return store_.flush(); }

@@ -115,6 +115,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       after_[c->id] = std::move(ctx);
     };
     h.wall_ms = [this] { return host_.wall_ms(); };
+    h.post = [this](std::function<void()> fn) { return host_.post(std::move(fn)); };
     h.log = [this](int level, const std::string& m) { host_.log(level, m); };
     cse_ = std::make_unique<gw::onem2m::cse::Cse>(s, h);
     std::string e = cse_->open();

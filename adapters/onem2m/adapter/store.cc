@@ -3,11 +3,25 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 namespace gw::onem2m::cse {
 
 Store::~Store() {
-  on_commit_.clear();  // nobody left to tell; what is pending is still committed
-  if (db_ && open_) flush();
+  on_commit_.clear();  // nobody left to tell; what is pending is still committed (and synced)
+  waiting_.clear();
+  if (db_) flush();
+  {
+    std::lock_guard lk(mu_);
+    quit_ = true;
+  }
+  cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  alive_.reset();
+  if (ckpt_db_) sqlite3_close(ckpt_db_);  // first: the last connection to close checkpoints the WAL
+  if (wal_fd_ >= 0) ::close(wal_fd_);
   if (put_) sqlite3_finalize(put_);
   if (del_) sqlite3_finalize(del_);
   if (db_) sqlite3_close(db_);
@@ -24,6 +38,8 @@ std::string Store::exec(const char* sql) {
 }
 
 std::string Store::open(const std::string& path, bool sync_full) {
+  path_ = path;
+  sync_full_ = sync_full;
   // Create the file 0600 before SQLite does (it would use the umask).
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0) ::close(fd);
@@ -72,7 +88,7 @@ std::string Store::commit() {
       flush_scheduled_ = true;
       after_(group_ms_, [this] {
         flush_scheduled_ = false;
-        flush();
+        commit_group(true);
       });
     }
     return "";
@@ -80,15 +96,135 @@ std::string Store::commit() {
   return flush();
 }
 
-std::string Store::flush() {
-  if (!open_ || depth_ > 0) return "";
-  open_ = false;
-  std::string e = exec("COMMIT");
-  if (!e.empty()) exec("ROLLBACK");
-  auto cbs = std::move(on_commit_);
-  on_commit_.clear();
-  for (auto& cb : cbs) cb(e.empty());
-  return e;
+std::string Store::flush() { return commit_group(false); }
+
+std::string Store::commit_group(bool background) {
+  if (open_ && depth_ == 0) {
+    open_ = false;
+    std::string e = exec("COMMIT");
+    if (!e.empty()) exec("ROLLBACK");
+    uint64_t gen = ++written_gen_;
+    auto cbs = std::move(on_commit_);
+    on_commit_.clear();
+    if (!e.empty()) {
+      for (auto& cb : cbs) cb(false);
+      return e;
+    }
+    for (auto& cb : cbs) waiting_.emplace_back(gen, std::move(cb));
+  }
+  if (written_gen_ <= durable_gen_) return "";
+  if (!post_) {  // COMMIT itself was as durable as configured (synchronous=FULL fsyncs the WAL)
+    durable_gen_ = written_gen_;
+    run_callbacks(durable_gen_, true);
+    return "";
+  }
+  if (background) {
+    start_sync();
+    return "";
+  }
+  // A request (or the stop): durable before this returns, as synchronous=FULL would have it.
+  uint64_t gen = written_gen_;
+  std::string e = sync_wal_now();
+  if (e.empty()) durable_gen_ = std::max(durable_gen_, gen);
+  run_callbacks(gen, e.empty());
+  return e;  // a job still out on the thread covers nothing more (its completion finds nothing to do)
+}
+
+void Store::run_callbacks(uint64_t upto_gen, bool ok) {
+  std::vector<std::function<void(bool)>> ready;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->first <= upto_gen) {
+      ready.push_back(std::move(it->second));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& cb : ready) cb(ok);
+}
+
+void Store::set_background_sync(std::function<bool(std::function<void()>)> post) {
+  if (!db_ || !sync_full_) return;  // NORMAL by configuration: there is nothing to make durable
+  if (!exec("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;").empty()) return;
+  if (sqlite3_open_v2(path_.c_str(), &ckpt_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    if (ckpt_db_) sqlite3_close(ckpt_db_);
+    ckpt_db_ = nullptr;
+    exec("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1000;");
+    return;
+  }
+  sqlite3_exec(ckpt_db_, "PRAGMA synchronous=NORMAL;", nullptr, nullptr, nullptr);
+  post_ = std::move(post);
+}
+
+std::string Store::sync_wal_now() {
+  if (wal_fd_ < 0) wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd_ < 0) return path_ + "-wal: " + std::strerror(errno);
+  if (::fdatasync(wal_fd_) != 0) return path_ + "-wal: fsync failed: " + std::strerror(errno);
+  return "";
+}
+
+void Store::start_sync() {
+  if (sync_out_) return;  // synced() sends the next group when this one is back
+  if (wal_fd_ < 0) wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd_ < 0) {
+    uint64_t gen = written_gen_;
+    run_callbacks(gen, false);
+    return;
+  }
+  sync_out_ = true;
+  bool ckpt = ++since_checkpoint_ >= 200;  // about once a second at the 5 ms default
+  if (ckpt) since_checkpoint_ = 0;
+  {
+    std::lock_guard lk(mu_);
+    job_ = true;
+    job_gen_ = written_gen_;
+    checkpoint_ = ckpt;
+  }
+  if (!sync_thread_.joinable()) {
+    std::weak_ptr<int> alive = alive_;
+    sync_thread_ = std::thread([this, alive] {
+      std::unique_lock lk(mu_);
+      for (;;) {
+        cv_.wait(lk, [&] { return quit_ || job_; });
+        if (!job_) return;
+        job_ = false;
+        bool ckpt = checkpoint_;
+        lk.unlock();
+        // The slow part, off the loop: make the WAL durable (what synchronous=FULL does inside
+        // COMMIT), and now and then copy it into the database (its own connection; PASSIVE never
+        // waits for, nor blocks, the loop's writer).
+        bool ok = ::fdatasync(wal_fd_) == 0;
+        if (ok && ckpt) sqlite3_wal_checkpoint_v2(ckpt_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        lk.lock();
+        job_done_ = true;
+        job_ok_ = ok;
+        cv_.notify_all();
+        lk.unlock();
+        post_([this, alive] {
+          if (!alive.expired()) synced();
+        });
+        lk.lock();
+      }
+    });
+  }
+  cv_.notify_all();
+}
+
+void Store::synced() {
+  uint64_t gen;
+  bool ok;
+  {
+    std::lock_guard lk(mu_);
+    if (!job_done_) return;  // reaped already (wait_sync)
+    job_done_ = false;
+    gen = job_gen_;
+    ok = job_ok_;
+  }
+  sync_out_ = false;
+  ++syncs_done_;
+  if (ok) durable_gen_ = std::max(durable_gen_, gen);
+  run_callbacks(gen, ok);
+  if (written_gen_ > durable_gen_) start_sync();
 }
 
 void Store::set_group_commit(uint64_t ms, std::function<void(uint64_t, std::function<void()>)> after) {
@@ -97,8 +233,9 @@ void Store::set_group_commit(uint64_t ms, std::function<void(uint64_t, std::func
 }
 
 void Store::after_commit(std::function<void(bool ok)> cb) {
-  if (!open_) return cb(true);
-  on_commit_.push_back(std::move(cb));
+  if (open_) return on_commit_.push_back(std::move(cb));
+  if (written_gen_ <= durable_gen_) return cb(true);
+  waiting_.emplace_back(written_gen_, std::move(cb));
 }
 
 std::string Store::put(const std::string& ri, const std::string& body) {

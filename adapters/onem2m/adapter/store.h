@@ -9,9 +9,14 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace gw::onem2m::cse {
@@ -34,15 +39,23 @@ class Store {
 
   // Group commit for bridged camera traffic (reports and events arrive at up to thousands a
   // second; one fsynced SQLite commit each is what a flash device cannot do). While deferring is
-  // on, the outermost commit() leaves the transaction open and asks `after` to run flush() within
+  // on, the outermost commit() leaves the transaction open and asks `after` to commit it within
   // `ms`; later operations join it. Any commit() with deferring off (requests of oneM2M entities)
   // commits everything pending at once. after_commit(cb) runs cb(ok) once what was written so far
   // is committed (at once when nothing is pending). ms 0: no grouping.
   void set_group_commit(uint64_t ms, std::function<void(uint64_t, std::function<void()>)> after);
+  // Group commits made durable off the loop (with sync_full): the connection runs
+  // synchronous=NORMAL (COMMIT writes the WAL without fsync), and a background thread fdatasyncs
+  // the -wal file — which is exactly the durability synchronous=FULL gives — and checkpoints the
+  // WAL into the database through its own connection; after_commit callbacks run once the group
+  // is durable. `post` hands the completion back to the loop (thread-safe). Commits of requests
+  // (not deferred) still fdatasync on the loop before they return.
+  void set_background_sync(std::function<bool(std::function<void()>)> post);
   void defer_commits(bool on) { defer_ = on; }
   std::string flush();
   void after_commit(std::function<void(bool ok)> cb);
   bool pending() const { return open_; }
+  uint64_t background_syncs() const { return syncs_done_; }
   std::string put(const std::string& ri, const std::string& body);
   std::string erase(const std::string& ri);
   std::string get_meta(const std::string& key);
@@ -50,7 +63,31 @@ class Store {
 
  private:
   std::string exec(const char* sql);
+  std::string commit_group(bool background);
+  void start_sync();
+  void synced();
+  std::string sync_wal_now();
+  void run_callbacks(uint64_t upto_gen, bool ok);
+
   sqlite3* db_ = nullptr;
+  std::string path_;
+  bool sync_full_ = true;
+  // Background durability (set_background_sync).
+  std::function<bool(std::function<void()>)> post_;
+  int wal_fd_ = -1;
+  sqlite3* ckpt_db_ = nullptr;  // used by the sync thread only
+  std::thread sync_thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool job_ = false, quit_ = false, job_done_ = false, job_ok_ = true;  // guarded by mu_
+  bool checkpoint_ = false;                                              // guarded by mu_
+  uint64_t job_gen_ = 0;                                                 // guarded by mu_
+  bool sync_out_ = false;          // loop: a job is with the thread
+  uint64_t written_gen_ = 0;       // COMMITs done
+  uint64_t durable_gen_ = 0;       // COMMITs known durable
+  uint64_t syncs_done_ = 0, since_checkpoint_ = 0;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  std::vector<std::pair<uint64_t, std::function<void(bool)>>> waiting_;  // (gen it needs, cb)
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* del_ = nullptr;
   int depth_ = 0;

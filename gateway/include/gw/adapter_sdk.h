@@ -52,6 +52,18 @@ class Host {
   }
   void cancel(uint64_t id) const { api_->timer_stop(api_->ctx, id); }
   uint64_t now_ms() const { return api_->now_ms(api_->ctx); }
+  // Thread-safe (gw_host_api.post): fn runs on the loop thread soon. False once shutting down
+  // (fn is then dropped).
+  bool post(std::function<void()> fn) const {
+    auto* f = new std::function<void()>(std::move(fn));
+    auto tramp = [](void* user) {
+      std::unique_ptr<std::function<void()>> g(static_cast<std::function<void()>*>(user));
+      (*g)();
+    };
+    if (api_->post(api_->ctx, tramp, f) == GW_OK) return true;
+    delete f;
+    return false;
+  }
   int64_t wall_ms() const { return api_->wall_ms(api_->ctx); }
 
   std::optional<v1::Device> put_device(const v1::Device& d) const {

@@ -175,3 +175,58 @@ TEST_CASE("without consumers, closed segments are released instead of filling th
   CHECK(j.value()->segment_count() <= 2);
   CHECK(j.value()->evicted() == 0);
 }
+
+TEST_CASE("off-loop group commit: a sync job covers what was there at begin_sync, cursors as snapshotted") {
+  gwtest::TempDir t;
+  auto opened = gw::Journal::open(opts(t.path(), 512));
+  REQUIRE(opened.ok());
+  auto& j = *opened.value();
+  j.add_cursor("onem2m");
+  for (int i = 0; i < 30; ++i) REQUIRE(j.append("s", std::string(40, 'x')).ok());
+  REQUIRE(j.ack("onem2m", 20).ok());
+  size_t segments = j.segment_count();
+
+  auto job = j.begin_sync();
+  CHECK(job.fd >= 0);
+  CHECK(job.upto == 30);
+  CHECK(job.write_cursors);
+  CHECK_FALSE(j.cursors_dirty());
+  // While the job is out (on the durability thread), the loop goes on appending and acking.
+  REQUIRE(j.append("s", "later").ok());
+  REQUIRE(j.ack("onem2m", 25).ok());
+  CHECK(j.cursors_dirty());
+  CHECK(j.durable_seq() < 30);
+  CHECK(j.segment_count() == segments);  // nothing freed before the cursors file says so
+
+  gw::Journal::run_sync(job);  // what the durability thread does
+  CHECK(job.records_error.empty());
+  CHECK(job.cursors_error.empty());
+  CHECK(job.fd == -1);
+  std::ifstream f(t.path() + "/cursors");
+  std::string name;
+  uint64_t seq = 0;
+  f >> name >> seq;
+  CHECK(name == "onem2m");
+  CHECK(seq == 20);  // the snapshot, not the later ack
+
+  j.end_sync(job);
+  CHECK(j.durable_seq() == 30);  // not 31: "later" came after begin_sync
+  CHECK(j.segment_count() < segments);  // freed up to the persisted cursor 20
+  CHECK(j.cursors_dirty());  // the ack to 25 still waits for the next group
+
+  // A failed job changes nothing durable, and the cursors are written again next time.
+  auto failed = j.begin_sync();
+  CHECK(failed.upto == 31);
+  failed.records_error = "journal: fsync failed: injected";
+  failed.cursors_error = "journal: cannot replace cursors: injected";
+  if (failed.fd >= 0) ::close(failed.fd);
+  failed.fd = -1;
+  j.end_sync(failed);
+  CHECK(j.durable_seq() == 30);
+  CHECK(j.cursors_dirty());
+  auto again = j.begin_sync();
+  gw::Journal::run_sync(again);
+  j.end_sync(again);
+  CHECK(j.durable_seq() == 31);
+  CHECK(j.cursor("onem2m") == 25);
+}
