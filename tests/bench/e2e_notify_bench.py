@@ -159,7 +159,8 @@ def main():
         loop0 = loop_stats(stack)
         perf = None
         if a.perf:
-            perf = subprocess.Popen(['perf', 'record', '--call-graph', 'fp', '-o', a.perf, '-p', str(stack.gw.pid)],
+            events = ['-e', os.environ['PERF_EVENTS']] if os.environ.get('PERF_EVENTS') else []
+            perf = subprocess.Popen(['perf', 'record', '--call-graph', 'fp'] + events + ['-o', a.perf, '-p', str(stack.gw.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         lat, base, n, bn = [], [], 0, 0
         for k in range(a.rounds):

@@ -46,10 +46,10 @@ class Store {
   void set_group_commit(uint64_t ms, std::function<void(uint64_t, std::function<void()>)> after);
   // Group commits made durable off the loop (with sync_full): the connection runs
   // synchronous=NORMAL (COMMIT writes the WAL without fsync), and a background thread fdatasyncs
-  // the -wal file — which is exactly the durability synchronous=FULL gives — and checkpoints the
-  // WAL into the database through its own connection; after_commit callbacks run once the group
-  // is durable. `post` hands the completion back to the loop (thread-safe). Commits of requests
-  // (not deferred) still fdatasync on the loop before they return.
+  // the -wal file — which is exactly the durability synchronous=FULL gives; after_commit callbacks
+  // run once the group is durable (SQLite's automatic checkpoints stay on the loop). `post` hands
+  // the completion back to the loop (thread-safe). Commits of requests (not deferred) still
+  // fdatasync on the loop before they return.
   void set_background_sync(std::function<bool(std::function<void()>)> post);
   void defer_commits(bool on) { defer_ = on; }
   std::string flush();
@@ -75,17 +75,15 @@ class Store {
   // Background durability (set_background_sync).
   std::function<bool(std::function<void()>)> post_;
   int wal_fd_ = -1;
-  sqlite3* ckpt_db_ = nullptr;  // used by the sync thread only
   std::thread sync_thread_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool job_ = false, quit_ = false, job_done_ = false, job_ok_ = true;  // guarded by mu_
-  bool checkpoint_ = false;                                              // guarded by mu_
   uint64_t job_gen_ = 0;                                                 // guarded by mu_
   bool sync_out_ = false;          // loop: a job is with the thread
   uint64_t written_gen_ = 0;       // COMMITs done
   uint64_t durable_gen_ = 0;       // COMMITs known durable
-  uint64_t syncs_done_ = 0, since_checkpoint_ = 0;
+  uint64_t syncs_done_ = 0;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::vector<std::pair<uint64_t, std::function<void(bool)>>> waiting_;  // (gen it needs, cb)
   sqlite3_stmt* put_ = nullptr;
