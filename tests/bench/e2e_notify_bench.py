@@ -23,7 +23,9 @@ interpreter pause is charged to either path.
 
 State lives on /dev/shm when present (CAMGW_STACK_TMP overrides): the journal and the CSE's SQLite
 fsyncs then cost what they cost on a RAM-backed flash layer, not on this machine's virtual disk.
-It also prints the gateway's event-loop turn statistics over the main rounds (gatewayctl status).
+It also prints every round's p50/p99 on both paths (a noisy neighbour shows up in the baseline
+too), the gateway's event-loop turn statistics over the main rounds (gatewayctl status) and its
+resident memory before and after them.
 """
 import argparse
 import json
@@ -49,6 +51,14 @@ def pct(xs, p):
         return float('nan')
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def rss_kib(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
+    except (OSError, StopIteration, ValueError):
+        return 0
 
 
 def loop_stats(stack):
@@ -157,6 +167,7 @@ def main():
         # Interleaved rounds (gateway, baseline, gateway, ...): both paths see the same machine
         # conditions (this is a shared 2-core box; a neighbour's burst otherwise lands on one side).
         loop0 = loop_stats(stack)
+        rss0 = rss_kib(stack.gw.pid)
         perf = None
         if a.perf:
             events = ['-e', os.environ['PERF_EVENTS']] if os.environ.get('PERF_EVENTS') else []
@@ -170,10 +181,13 @@ def main():
             bxs, bm, _ = probe.baseline(a.rate, a.seconds / a.rounds)
             base += bxs
             bn += bm
+            print('  round %d: gateway p50 %.2f p99 %.2f ms, baseline p50 %.2f p99 %.2f ms' % (
+                k + 1, pct(xs, 50), pct(xs, 99), pct(bxs, 50), pct(bxs, 99)), flush=True)
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait(30)
         loop1 = loop_stats(stack)
+        rss1 = rss_kib(stack.gw.pid)
         print('\n== camera event -> oneM2M NOTIFY, %d cameras, %d events/s for %.0f s (%d interleaved rounds) ==' % (
             a.cameras, a.rate, a.seconds, a.rounds))
         print('%-34s %8s %8s %8s %8s %10s' % ('path', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'delivered'))
@@ -190,6 +204,8 @@ def main():
                   'duration (ms): %s' % (turns, 100.0 * (loop1['busy_ms'] - loop0['busy_ms']) / (a.seconds * 2000),
                                          ', '.join('%s %d' % (k, loop1['turns_by_ms'][k] - loop0['turns_by_ms'][k])
                                                    for k in loop1['turns_by_ms'])))
+        print('gatewayd VmRSS %d KiB before the rounds, %d KiB after (%+.2f KiB per event stored)' % (
+            rss0, rss1, (rss1 - rss0) / max(1, n)))
         print('\n== maximum sustained events/s (all delivered, p99 < 100 ms; %.0f s per step) ==' % a.max_seconds)
         best = bestb = 0
         for r in rates:
