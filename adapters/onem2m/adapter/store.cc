@@ -213,7 +213,9 @@ void Store::synced() {
   ++syncs_done_;
   if (ok) durable_gen_ = std::max(durable_gen_, gen);
   run_callbacks(gen, ok);
-  if (written_gen_ > durable_gen_) start_sync();
+  // Groups committed meanwhile go next. After a failed fsync nothing is retried in a loop: the
+  // next group commit or after_commit() starts the next attempt.
+  if (ok && written_gen_ > durable_gen_) start_sync();
 }
 
 void Store::set_group_commit(uint64_t ms, std::function<void(uint64_t, std::function<void()>)> after) {
@@ -225,6 +227,7 @@ void Store::after_commit(std::function<void(bool ok)> cb) {
   if (open_) return on_commit_.push_back(std::move(cb));
   if (written_gen_ <= durable_gen_) return cb(true);
   waiting_.emplace_back(written_gen_, std::move(cb));
+  if (post_ && !sync_out_) start_sync();  // committed but no fsync under way (one failed before)
 }
 
 std::string Store::put(const std::string& ri, const std::string& body) {
