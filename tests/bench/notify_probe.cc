@@ -85,13 +85,15 @@ struct Sink {
 struct Conn {
   mosquitto* m = nullptr;
   std::atomic<bool> subscribed{false};
-  Conn(const std::string& id, void* obj) {
-    m = mosquitto_new(id.c_str(), true, obj);
+  Sink* sink = nullptr;           // where received NOTIFYs are timed (subscribers)
+  const std::string* ae = nullptr;  // gateway mode: the AE-ID that answers them
+  explicit Conn(const std::string& id) {
+    m = mosquitto_new(id.c_str(), true, this);  // callbacks get this Conn as userdata
     if (!m) die("mosquitto_new failed");
     mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_max_inflight_messages_set(m, 1000);
     mosquitto_subscribe_callback_set(m, [](mosquitto*, void* o, int, int, const int*) {
-      static_cast<Conn*>(static_cast<void**>(o)[0])->subscribed = true;
+      static_cast<Conn*>(o)->subscribed = true;
     });
   }
   void start(int port) {
@@ -114,15 +116,10 @@ struct Conn {
   }
 };
 
-// userdata of each connection: [0] = its Conn, [1] = the Sink, [2] = the AE-ID (gateway mode).
-struct Ctx {
-  void* slot[3];
-};
-
 void on_notify(mosquitto* m, void* o, const mosquitto_message* msg) {
   int64_t now = mono_ns();
-  auto** slot = static_cast<void**>(o);
-  auto* sink = static_cast<Sink*>(slot[1]);
+  auto* conn = static_cast<Conn*>(o);
+  Sink* sink = conn->sink;
   Json prim = Json::parse(static_cast<const char*>(msg->payload), static_cast<const char*>(msg->payload) + msg->payloadlen,
                           nullptr, false);
   if (prim.is_discarded()) return;
@@ -130,7 +127,7 @@ void on_notify(mosquitto* m, void* o, const mosquitto_message* msg) {
     sink->add(prim, now, size_t(msg->payloadlen));
   } catch (const Json::exception&) {
   }
-  if (!slot[2]) return;  // baseline: nobody to answer
+  if (!conn->ae) return;  // baseline: nobody to answer
   // A request to the AE: answer 2000 on /oneM2M/resp/{originator}/{AE}/json, as m2m_app.py does.
   std::string topic = msg->topic;  // /oneM2M/req/{orig}/{ae}/json
   std::vector<std::string> parts;
@@ -143,7 +140,7 @@ void on_notify(mosquitto* m, void* o, const mosquitto_message* msg) {
   }
   if (parts.size() < 6) return;
   Json rsp = {{"rsc", 2000}, {"rqi", prim.value("rqi", "")}, {"to", prim.value("fr", "")},
-              {"fr", *static_cast<std::string*>(slot[2])}, {"rvi", "3"}};
+              {"fr", *conn->ae}, {"rvi", "3"}};
   std::string body = rsp.dump();
   std::string rt = "/oneM2M/resp/" + parts[3] + "/" + parts[4] + "/json";
   mosquitto_publish(m, nullptr, rt.c_str(), int(body.size()), body.data(), 1, false);
@@ -211,11 +208,9 @@ int run_gateway(const Args& a) {
 
   Sink sink;
   std::string ae = a.ae;
-  Ctx ctx{};
-  Conn c("probe-" + std::to_string(getpid()), ctx.slot);
-  ctx.slot[0] = &c;
-  ctx.slot[1] = &sink;
-  ctx.slot[2] = &ae;
+  Conn c("probe-" + std::to_string(getpid()));
+  c.sink = &sink;
+  c.ae = &ae;
   mosquitto_message_callback_set(c.m, on_notify);
   c.start(a.port);
   c.subscribe("/oneM2M/req/+/" + ae + "/#");
@@ -240,17 +235,14 @@ int run_gateway(const Args& a) {
 
 int run_baseline(const Args& a) {
   Sink sink;
-  Ctx sctx{}, pctx{};
   std::string tag = std::to_string(getpid());
-  Conn sub("probe-sub-" + tag, sctx.slot);
-  sctx.slot[0] = &sub;
-  sctx.slot[1] = &sink;
+  Conn sub("probe-sub-" + tag);
+  sub.sink = &sink;
   mosquitto_message_callback_set(sub.m, on_notify);
   sub.start(a.port);
   std::string topic = "/oneM2M/req/id-mn/Cprobe" + tag + "/json";
   sub.subscribe(topic);
-  Conn pub("probe-pub-" + tag, pctx.slot);
-  pctx.slot[0] = &pub;
+  Conn pub("probe-pub-" + tag);
   pub.start(a.port);
   // The same primitive shape as the CSE's NOTIFY, padded to the gateway's average size.
   Json proto = {{"op", 5}, {"to", "Cprobe"}, {"fr", "/id-mn"}, {"rqi", "ntf-0000000000000-0000000"}, {"rvi", "3"},
