@@ -105,7 +105,7 @@ std::string Cse::ts() const {
 std::string Cse::new_ri(const std::string& prefix) {
   for (;;) {
     std::string ri = prefix + std::to_string(now()) + std::to_string(++seq_ % 1000);
-    if (!res_.count(ri)) return ri;
+    if (!res_.count(ri) && !(prefix == "cin" && store_.cin_get(ri, nullptr))) return ri;
   }
 }
 
@@ -131,7 +131,10 @@ bool Cse::known_originator(const std::string& fr) const {
 
 std::string Cse::structured(const std::string& ri) const {
   auto it = res_.find(ri);
-  if (it == res_.end()) return "";
+  if (it == res_.end()) {
+    CinRow c;
+    return store_.cin_get(ri, &c) ? structured(c.pi) + "/" + c.rn : "";
+  }
   if (it->second.ty == ty::kCSEBase) return s_.cse_name;
   return structured(it->second.pi) + "/" + it->second.rn;
 }
@@ -143,6 +146,8 @@ std::string Cse::child_by_name(const std::string& pi, const std::string& rn) con
     auto c = res_.find(k);
     if (c != res_.end() && c->second.rn == rn) return k;
   }
+  // A container's contentInstances are not among its kids: they are in the store.
+  if (it->second.ty == ty::kContainer) return store_.cin_by_name(pi, rn);
   return "";
 }
 
@@ -171,11 +176,14 @@ Cse::Target Cse::resolve(const std::string& to_in) const {
     cur = base_ri_;
   } else if (res_.count(seg[0])) {
     cur = seg[0];  // unstructured (ri), optionally followed by a structured remainder
+  } else if (seg.size() == 1 && store_.cin_get(seg[0], nullptr)) {
+    return {seg[0], 0};  // a contentInstance by its ri (it has no children)
   } else {
     return {};
   }
   for (; i < seg.size(); ++i) {
     if (seg[i].empty()) return {};
+    if (!res_.count(cur)) return {};  // below a contentInstance
     std::string next = child_by_name(cur, seg[i]);
     if (next.empty()) {
       const Res& c = res_.at(cur);
@@ -246,6 +254,37 @@ Tree Cse::render(const Res& r) const {
   return t;
 }
 
+std::string Cse::persist_cin(const Res& r) {
+  CinRow row;
+  row.ri = r.ri;
+  row.pi = r.pi;
+  row.rn = r.rn;
+  row.ct_ms = parse_ts(r.a.value("ct", ""));
+  row.cs = r.a.value("cs", int64_t{0});
+  row.body = r.a.dump();
+  return store_.cin_put(row);
+}
+
+bool Cse::cin_res(const CinRow& row, Res& out) {
+  out.a = Tree::parse(row.body, nullptr, false);
+  if (out.a.is_discarded() || !out.a.is_object()) return false;
+  out.ri = row.ri;
+  out.pi = row.pi;
+  out.rn = row.rn;
+  out.ty = ty::kContentInstance;
+  out.tag = "m2m:cin";
+  out.kids.clear();
+  return true;
+}
+
+Cse::Res* Cse::lookup(const std::string& ri, Res& tmp) {
+  auto it = res_.find(ri);
+  if (it != res_.end()) return &it->second;
+  CinRow row;
+  if (store_.cin_get(ri, &row) && cin_res(row, tmp)) return &tmp;
+  return nullptr;
+}
+
 std::string Cse::persist(const Res& r) {
   // The stored row is the attributes object plus "__tag" (open() takes it out again). Appended to
   // the serialized text rather than to a copy of the tree: this runs for every camera event.
@@ -278,6 +317,7 @@ std::string Cse::open() {
     if (h_.post) store_.set_background_sync(h_.post);
   }
   if (!e.empty()) return e;
+  std::vector<Res> migrate;  // contentInstances stored as resources by earlier versions
   e = store_.load([&](const std::string& ri, const std::string& body) {
     Res r;
     r.a = Tree::parse(body, nullptr, false);
@@ -292,9 +332,22 @@ std::string Cse::open() {
       base_ri_ = ri;
       r.pi.clear();
     }
+    if (r.ty == ty::kContentInstance) return migrate.push_back(std::move(r));
     insert(std::move(r));
   });
   if (!e.empty()) return s_.db_path + ": " + e;
+  if (!migrate.empty()) {
+    store_.begin();
+    for (auto& r : migrate) {
+      if (e.empty()) e = persist_cin(r);
+      if (e.empty()) e = store_.erase(r.ri);
+    }
+    if (e.empty()) e = store_.commit();
+    else store_.commit();
+    if (!e.empty()) return s_.db_path + ": moving contentInstances to their table: " + e;
+    h_.log(GW_LOG_INFO, "store: moved " + std::to_string(migrate.size()) + " contentInstances to their own table");
+    migrate.clear();
+  }
   if (base_ri_.empty()) {
     Res b;
     b.ri = bare_cse();
@@ -363,25 +416,20 @@ void Cse::handle(const RequestPrimitive& req, const Reply& reply) {
     }
   }
   Target t = resolve(req.to);
-  if (t.ri.empty()) return reply(err(req, rsc::kNotFound, "no resource " + req.to));
-  Res& r = res_.at(t.ri);
+  Res cin;  // a contentInstance, read from the store for this request
+  Res* rp = t.ri.empty() ? nullptr : lookup(t.ri, cin);
+  if (!rp) return reply(err(req, rsc::kNotFound, "no resource " + req.to));
+  Res& r = *rp;
   if (t.virt) {
     if (req.op != Operation::kRetrieve && req.op != Operation::kDelete)
       return reply(err(req, rsc::kOperationNotAllowed, "la/ol accept RETRIEVE and DELETE only"));
     if (!allowed(fr, r, acop_for(req.op)))
       return reply(err(req, rsc::kOriginatorHasNoPrivilege, "access denied to " + req.to));
-    std::string pick;
-    for (auto& k : r.kids)
-      if (res_.at(k).ty == ty::kContentInstance) {
-        if (t.virt == 2) {
-          pick = k;
-          break;
-        }
-        pick = k;
-      }
-    if (pick.empty()) return reply(err(req, rsc::kNotFound, "container has no contentInstance"));
-    if (req.op == Operation::kRetrieve) return do_retrieve(req, res_.at(pick), reply);
-    return do_delete(req, res_.at(pick), reply);
+    CinRow row;
+    if (!store_.cin_edge(r.ri, t.virt == 1, &row) || !cin_res(row, cin))
+      return reply(err(req, rsc::kNotFound, "container has no contentInstance"));
+    if (req.op == Operation::kRetrieve) return do_retrieve(req, cin, reply);
+    return do_delete(req, cin, reply);
   }
   if (req.op == Operation::kRetrieve && req.fc && req.fc->fu && *req.fc->fu == fu::kDiscovery) {
     if (!allowed(fr, r, acop::kDiscover) && !allowed(fr, r, acop::kRetrieve))
@@ -542,18 +590,26 @@ void Cse::do_create(const RequestPrimitive& req, const std::string& fr, Res& par
 void Cse::finish_create(const RequestPrimitive& req, Res r, const Reply& reply) {
   Res& parent = res_.at(r.pi);
   store_.begin();
-  std::string e = persist(r);
   std::string ri = r.ri;
   std::string pi = r.pi;
-  insert(std::move(r));
-  Res& created = res_.at(ri);
-  if (created.ty == ty::kContentInstance) {
+  bool is_cin = r.ty == ty::kContentInstance;
+  Res cin;  // contentInstances go to the store only
+  std::string e;
+  if (is_cin) {
+    e = persist_cin(r);
+    cin = std::move(r);
+  } else {
+    e = persist(r);
+    insert(std::move(r));
+  }
+  const Res& created = is_cin ? cin : res_.at(ri);
+  if (is_cin && e.empty()) {
     parent.a["cni"] = parent.a.value("cni", 0) + 1;
     parent.a["cbs"] = parent.a.value("cbs", int64_t{0}) + created.a.value("cs", int64_t{0});
     parent.a["st"] = parent.a.value("st", 0) + 1;
-    parent.a["lt"] = created.a["ct"];
+    parent.a["lt"] = created.a.value("ct", "");
     enforce_container(parent);
-    if (e.empty()) e = persist(parent);
+    e = persist(parent);
   }
   if (e.empty()) e = store_.commit();
   else store_.commit();
@@ -565,10 +621,10 @@ void Cse::finish_create(const RequestPrimitive& req, Res r, const Reply& reply) 
   auto resp = ok(req, rsc::kCreated);
   int rc = req.rcn.value_or(rcn::kAttributes);
   if (rc == rcn::kAttributes) resp.pc = render(created);
-  else if (rc == rcn::kHierarchicalAddress) resp.pc = Tree{{"m2m:uri", structured(ri)}};
+  else if (rc == rcn::kHierarchicalAddress) resp.pc = Tree{{"m2m:uri", structured(pi) + "/" + created.rn}};
   else if (rc == rcn::kHierarchicalAddressAttributes) {
     Tree rce = render(created);
-    rce["uri"] = structured(ri);
+    rce["uri"] = structured(pi) + "/" + created.rn;
     resp.pc = Tree{{"m2m:rce", rce}};
   } else if (rc != rcn::kNothing) {
     resp.pc.reset();
@@ -587,21 +643,18 @@ void Cse::enforce_container(Res& cnt) {
   // Children are in creation order, so without a maximum age only the oldest instances can go:
   // stop at the first one that may stay (this runs for every camera event into a full container).
   if (mia_ms < 0 && !over()) return;
-  for (size_t i = 0; i < cnt.kids.size();) {
-    if (mia_ms < 0 && !over()) break;
-    const Res& c = res_.at(cnt.kids[i]);
-    bool aged = mia_ms >= 0 && c.ty == ty::kContentInstance && parse_ts(c.a.value("ct", "")) + mia_ms < now();
-    if (c.ty == ty::kContentInstance && (over() || aged)) {
-      cnt.a["cni"] = cnt.a.value("cni", 0) - 1;
-      cnt.a["cbs"] = cnt.a.value("cbs", int64_t{0}) - c.a.value("cs", int64_t{0});
-      std::string ri = c.ri;
-      store_.erase(ri);
-      res_.erase(ri);
-      cnt.kids.erase(cnt.kids.begin() + static_cast<long>(i));
-      continue;
-    }
-    ++i;
-  }
+  int64_t now_ms = now();
+  std::vector<std::string> gone;
+  // Oldest first; creation order is age order, so the scan ends at the first instance that stays.
+  store_.cin_each(cnt.ri, false, [&](const CinRow& c) {
+    bool aged = mia_ms >= 0 && c.ct_ms + mia_ms < now_ms;
+    if (!over() && !aged) return false;
+    cnt.a["cni"] = cnt.a.value("cni", int64_t{0}) - 1;
+    cnt.a["cbs"] = cnt.a.value("cbs", int64_t{0}) - c.cs;
+    gone.push_back(c.ri);
+    return true;
+  });
+  for (auto& ri : gone) store_.cin_erase(ri);
 }
 
 void Cse::do_retrieve(const RequestPrimitive& req, const Res& r, const Reply& reply) {
@@ -615,12 +668,26 @@ void Cse::do_retrieve(const RequestPrimitive& req, const Res& r, const Reply& re
       const Res& c = res_.at(k);
       body[c.tag].push_back(attrs(c));
     }
+    if (r.ty == ty::kContainer) {
+      Res c;
+      store_.cin_each(r.ri, true, [&](const CinRow& row) {
+        if (cin_res(row, c)) body[c.tag].push_back(attrs(c));
+        return true;
+      });
+    }
     resp.pc = Tree{{r.tag, body}};
   } else if (rc == rcn::kChildResourceReferences || rc == rcn::kAttributesChildResourceReferences) {
     Tree rrf = Tree::array();
     for (auto& k : r.kids) {
       const Res& c = res_.at(k);
       rrf.push_back(Tree{{"nm", c.rn}, {"typ", c.ty}, {"val", structured(k)}});
+    }
+    if (r.ty == ty::kContainer) {
+      std::string base = structured(r.ri) + "/";
+      store_.cin_each(r.ri, false, [&](const CinRow& row) {
+        rrf.push_back(Tree{{"nm", row.rn}, {"typ", ty::kContentInstance}, {"val", base + row.rn}});
+        return true;
+      });
     }
     if (rc == rcn::kChildResourceReferences) {
       resp.pc = Tree{{"m2m:rrl", Tree{{"rrf", rrf}}}};
@@ -734,7 +801,10 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res&
 
 void Cse::remove_tree(const std::string& ri, bool notify_subs) {
   auto it = res_.find(ri);
-  if (it == res_.end()) return;
+  if (it == res_.end()) {
+    store_.cin_erase(ri);  // a contentInstance (nothing can subscribe to one)
+    return;
+  }
   // Subscriptions on the resource hear of its deletion before they go themselves.
   if (notify_subs && it->second.ty != ty::kSubscription) notify(ri, net::kDeleteOfResource, it->second, Tree::object());
   std::vector<std::string> kids = it->second.kids;
@@ -742,6 +812,7 @@ void Cse::remove_tree(const std::string& ri, bool notify_subs) {
   it = res_.find(ri);
   Res& r = it->second;
   r.kids.clear();
+  if (r.ty == ty::kContainer) store_.cin_erase_all(ri);
   if (notify_subs && r.ty == ty::kSubscription) {
     // Deletion notification (sud) to the subscriber.
     send_notification(r, Tree{{"m2m:sgn", Tree{{"sud", true}, {"sur", structured(ri)}}}});
@@ -817,6 +888,19 @@ void Cse::do_discovery(const RequestPrimitive& req, const std::string& fr, const
       }
       if (depth < lvl) walk(c, depth + 1);
     }
+    // A container's contentInstances (from the store), unless the filter rules them out.
+    bool cins_may_match = fc.ty.empty() || fc.fo.value_or(1) != 1 ||
+                          std::find(fc.ty.begin(), fc.ty.end(), ty::kContentInstance) != fc.ty.end();
+    if (r.ty != ty::kContainer || !cins_may_match || static_cast<int>(uril.size()) >= lim) return;
+    std::string base = structured(r.ri) + "/";
+    Res c;
+    store_.cin_each(r.ri, true, [&](const CinRow& row) {
+      if (static_cast<int>(uril.size()) >= lim) return false;
+      if (cin_res(row, c) && matches(fc, c) && (allowed(fr, c, acop::kDiscover) || allowed(fr, c, acop::kRetrieve)))
+        if (skipped++ >= ofst)
+          uril.push_back(req.drt.value_or(drt::kStructured) == drt::kUnstructured ? c.ri : base + c.rn);
+      return true;
+    });
   };
   walk(root, 1);
   auto resp = ok(req, rsc::kOk);
@@ -831,7 +915,8 @@ std::string Cse::nu_target(const std::string& nu) const {
   if (aeis_.count(n) || csis_.count(n) || csis_.count("/" + n)) return n;
   if (!n.empty() && (n[0] == 'C' || n[0] == 'S') && n.find('/') == std::string::npos) return n;
   Target t = resolve(nu);
-  if (!t.ri.empty() && !t.virt && res_.at(t.ri).ty == ty::kAE) return res_.at(t.ri).a.value("aei", "");
+  auto it = t.ri.empty() || t.virt ? res_.end() : res_.find(t.ri);
+  if (it != res_.end() && it->second.ty == ty::kAE) return it->second.a.value("aei", "");
   return "";
 }
 

@@ -89,7 +89,8 @@ class Cse {
   // The remoteCSE resource content this CSE sends when registering with a registrar.
   Tree registration_content() const;
 
-  size_t resource_count() const { return res_.size(); }
+  size_t resource_count() const { return res_.size() + static_cast<size_t>(store_.cin_count()); }
+  size_t resources_in_memory() const { return res_.size(); }
   uint64_t notifications_sent() const { return notifications_; }
   uint64_t notification_retries() const { return notify_retried_; }
   uint64_t notifications_failed() const { return notify_failed_; }
@@ -121,6 +122,12 @@ class Cse {
   Tree render(const Res& r) const;  // {tag: attributes}
   Tree attrs(const Res& r) const;   // attributes without internal keys
   std::string persist(const Res& r);
+  // contentInstances live in the store only (Store::cin_*): these make one a Res for the time of a
+  // request.
+  std::string persist_cin(const Res& r);
+  static bool cin_res(const CinRow& row, Res& out);
+  // The resource ri: from memory, or a contentInstance read into `tmp`; nullptr when neither.
+  Res* lookup(const std::string& ri, Res& tmp);
   void insert(Res r);
   void remove_tree(const std::string& ri, bool notify);
 
@@ -143,7 +150,8 @@ class Cse {
 
   Settings s_;
   Hooks h_;
-  Store store_;
+  // mutable: reading contentInstances (resolve, structured, discovery) steps prepared statements.
+  mutable Store store_;
   std::unordered_map<std::string, Res> res_;
   std::string base_ri_;
   std::set<std::string> aeis_;                          // registered AE-IDs

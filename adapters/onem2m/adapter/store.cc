@@ -21,8 +21,9 @@ Store::~Store() {
   if (sync_thread_.joinable()) sync_thread_.join();
   alive_.reset();
   if (wal_fd_ >= 0) ::close(wal_fd_);
-  if (put_) sqlite3_finalize(put_);
-  if (del_) sqlite3_finalize(del_);
+  for (sqlite3_stmt* st : {put_, del_, cin_put_, cin_get_, cin_name_, cin_first_, cin_last_, cin_each_, cin_del_,
+                            cin_del_all_})
+    if (st) sqlite3_finalize(st);
   if (db_) sqlite3_close(db_);
 }
 
@@ -51,14 +52,41 @@ std::string Store::open(const std::string& path, bool sync_full) {
     e = exec(
         "CREATE TABLE IF NOT EXISTS resource (seq INTEGER PRIMARY KEY AUTOINCREMENT, ri TEXT UNIQUE NOT NULL, "
         "body TEXT NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);");
+        "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+        // contentInstances: clustered by (parent, creation order), so that a camera's newest event
+        // and the oldest one it evicts sit on the same few pages; ri and (parent, name) are the
+        // two other ways to address one.
+        "CREATE TABLE IF NOT EXISTS cin (pi TEXT NOT NULL, id INTEGER NOT NULL, ri TEXT NOT NULL, rn TEXT NOT NULL, "
+        "ct INTEGER NOT NULL, cs INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (pi, id)) WITHOUT ROWID;"
+        "CREATE UNIQUE INDEX IF NOT EXISTS cin_ri ON cin (ri);"
+        "CREATE UNIQUE INDEX IF NOT EXISTS cin_rn ON cin (pi, rn);");
   if (!e.empty()) return path + ": " + e;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO resource (ri, body) VALUES (?1, ?2) ON CONFLICT(ri) DO UPDATE SET body=?2", -1,
-                         &put_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_, "DELETE FROM resource WHERE ri=?1", -1, &del_, nullptr) != SQLITE_OK)
+  const char* cols = "ri, pi, rn, ct, cs, body";
+  std::string sel = std::string("SELECT ") + cols + " FROM cin ";
+  if (!prepare(put_, "INSERT INTO resource (ri, body) VALUES (?1, ?2) ON CONFLICT(ri) DO UPDATE SET body=?2") ||
+      !prepare(del_, "DELETE FROM resource WHERE ri=?1") ||
+      !prepare(cin_put_, "INSERT INTO cin (pi, id, ri, rn, ct, cs, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") ||
+      !prepare(cin_get_, (sel + "WHERE ri=?1").c_str()) ||
+      !prepare(cin_name_, "SELECT ri FROM cin WHERE pi=?1 AND rn=?2") ||
+      !prepare(cin_first_, (sel + "WHERE pi=?1 ORDER BY id ASC LIMIT 1").c_str()) ||
+      !prepare(cin_last_, (sel + "WHERE pi=?1 ORDER BY id DESC LIMIT 1").c_str()) ||
+      !prepare(cin_each_, (sel + "WHERE pi=?1 ORDER BY id ASC").c_str()) ||
+      !prepare(cin_del_, "DELETE FROM cin WHERE ri=?1") || !prepare(cin_del_all_, "DELETE FROM cin WHERE pi=?1"))
     return path + ": " + sqlite3_errmsg(db_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT coalesce(max(id), 0), count(*) FROM cin", -1, &st, nullptr) != SQLITE_OK)
+    return path + ": " + sqlite3_errmsg(db_);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    cin_id_ = sqlite3_column_int64(st, 0);
+    cin_count_ = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
+  }
+  sqlite3_finalize(st);
   return "";
+}
+
+sqlite3_stmt* Store::prepare(sqlite3_stmt*& st, const char* sql) {
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) st = nullptr;
+  return st;
 }
 
 std::string Store::load(const std::function<void(const std::string&, const std::string&)>& fn) {
@@ -241,6 +269,110 @@ std::string Store::erase(const std::string& ri) {
   sqlite3_reset(del_);
   sqlite3_bind_text(del_, 1, ri.data(), static_cast<int>(ri.size()), SQLITE_TRANSIENT);
   return sqlite3_step(del_) == SQLITE_DONE ? "" : sqlite3_errmsg(db_);
+}
+
+namespace {
+void bind(sqlite3_stmt* st, int i, const std::string& v) {
+  sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+std::string text(sqlite3_stmt* st, int col) {
+  const void* p = sqlite3_column_blob(st, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st, col))) : std::string();
+}
+}  // namespace
+
+std::string Store::cin_put(const CinRow& row) {
+  sqlite3_reset(cin_put_);
+  bind(cin_put_, 1, row.pi);
+  sqlite3_bind_int64(cin_put_, 2, ++cin_id_);
+  bind(cin_put_, 3, row.ri);
+  bind(cin_put_, 4, row.rn);
+  sqlite3_bind_int64(cin_put_, 5, row.ct_ms);
+  sqlite3_bind_int64(cin_put_, 6, row.cs);
+  bind(cin_put_, 7, row.body);
+  if (sqlite3_step(cin_put_) != SQLITE_DONE) return sqlite3_errmsg(db_);
+  ++cin_count_;
+  return "";
+}
+
+bool Store::read_cin(sqlite3_stmt* st, bool with_body, CinRow* out) {
+  last_rc_ = sqlite3_step(st);
+  if (last_rc_ != SQLITE_ROW) return false;
+  if (out) {
+    out->ri = text(st, 0);
+    out->pi = text(st, 1);
+    out->rn = text(st, 2);
+    out->ct_ms = sqlite3_column_int64(st, 3);
+    out->cs = sqlite3_column_int64(st, 4);
+    if (with_body) out->body = text(st, 5);
+    else out->body.clear();
+  }
+  return true;
+}
+
+bool Store::cin_get(const std::string& ri, CinRow* out) {
+  sqlite3_reset(cin_get_);
+  bind(cin_get_, 1, ri);
+  bool found = read_cin(cin_get_, true, out);
+  sqlite3_reset(cin_get_);
+  return found;
+}
+
+std::string Store::cin_by_name(const std::string& pi, const std::string& rn) {
+  sqlite3_reset(cin_name_);
+  bind(cin_name_, 1, pi);
+  bind(cin_name_, 2, rn);
+  std::string ri = sqlite3_step(cin_name_) == SQLITE_ROW ? text(cin_name_, 0) : std::string();
+  sqlite3_reset(cin_name_);
+  return ri;
+}
+
+bool Store::cin_edge(const std::string& pi, bool newest, CinRow* out) {
+  sqlite3_stmt* st = newest ? cin_last_ : cin_first_;
+  sqlite3_reset(st);
+  bind(st, 1, pi);
+  bool found = read_cin(st, true, out);
+  sqlite3_reset(st);
+  return found;
+}
+
+std::string Store::cin_each(const std::string& pi, bool with_body, const std::function<bool(const CinRow&)>& fn) {
+  // The cached statement, unless a caller up the stack is stepping it (then a private one).
+  sqlite3_stmt* st = cin_each_;
+  sqlite3_stmt* own = nullptr;
+  if (sqlite3_stmt_busy(st)) {
+    if (sqlite3_prepare_v2(db_, sqlite3_sql(cin_each_), -1, &own, nullptr) != SQLITE_OK) return sqlite3_errmsg(db_);
+    st = own;
+  }
+  sqlite3_reset(st);
+  bind(st, 1, pi);
+  CinRow row;
+  int rc;
+  for (;;) {
+    bool more = read_cin(st, with_body, &row);
+    rc = last_rc_;  // read now: fn may read other rows
+    if (!more || !fn(row)) break;
+  }
+  std::string e = rc == SQLITE_ROW || rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_);
+  sqlite3_reset(st);
+  if (own) sqlite3_finalize(own);
+  return e;
+}
+
+std::string Store::cin_erase(const std::string& ri) {
+  sqlite3_reset(cin_del_);
+  bind(cin_del_, 1, ri);
+  if (sqlite3_step(cin_del_) != SQLITE_DONE) return sqlite3_errmsg(db_);
+  cin_count_ -= std::min<uint64_t>(cin_count_, static_cast<uint64_t>(sqlite3_changes(db_)));
+  return "";
+}
+
+std::string Store::cin_erase_all(const std::string& pi) {
+  sqlite3_reset(cin_del_all_);
+  bind(cin_del_all_, 1, pi);
+  if (sqlite3_step(cin_del_all_) != SQLITE_DONE) return sqlite3_errmsg(db_);
+  cin_count_ -= std::min<uint64_t>(cin_count_, static_cast<uint64_t>(sqlite3_changes(db_)));
+  return "";
 }
 
 std::string Store::get_meta(const std::string& key) {

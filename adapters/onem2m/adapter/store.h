@@ -1,5 +1,9 @@
 // Persistence of the CSE resource tree: one SQLite table, one row per resource (its attributes as
-// JSON text), loaded whole at start and written through on every change.
+// JSON text), loaded whole at start and written through on every change, and one table of
+// contentInstances, which are never held in memory: a gateway with 10,000 cameras keeping 100
+// events each holds a million of them, and a JSON tree per instance costs ~2.5 KiB of RAM. They
+// are read back by name, by ri, oldest/newest first, when addressed, listed, discovered or
+// evicted.
 //
 // Why SQLite and not a file of our own: a change (create a contentInstance, evict the oldest one,
 // update the parent container's cni/cbs) touches several resources and must land together or not
@@ -20,6 +24,14 @@
 #include <vector>
 
 namespace gw::onem2m::cse {
+
+// A contentInstance as stored: its place and the columns the CSE selects on, plus its attributes
+// (JSON text, internal "__" keys included).
+struct CinRow {
+  std::string ri, pi, rn, body;
+  int64_t ct_ms = 0;  // creation time, Unix ms (maxInstanceAge, cra/crb)
+  int64_t cs = 0;     // content size (maxByteSize)
+};
 
 class Store {
  public:
@@ -58,6 +70,18 @@ class Store {
   uint64_t background_syncs() const { return syncs_done_; }
   std::string put(const std::string& ri, const std::string& body);
   std::string erase(const std::string& ri);
+  // contentInstances (table cin, clustered by parent and creation order).
+  std::string cin_put(const CinRow& row);
+  // Found: true and *out filled (out may be null). Not found or an error: false.
+  bool cin_get(const std::string& ri, CinRow* out);
+  std::string cin_by_name(const std::string& pi, const std::string& rn);  // ri or ""
+  bool cin_edge(const std::string& pi, bool newest, CinRow* out);       // la / ol
+  // fn(row) for the parent's instances, oldest first, while it returns true. with_body false leaves
+  // row.body empty (eviction needs only ri, ct and cs).
+  std::string cin_each(const std::string& pi, bool with_body, const std::function<bool(const CinRow&)>& fn);
+  std::string cin_erase(const std::string& ri);
+  std::string cin_erase_all(const std::string& pi);
+  uint64_t cin_count() const { return cin_count_; }
   std::string get_meta(const std::string& key);
   std::string set_meta(const std::string& key, const std::string& value);
 
@@ -86,8 +110,21 @@ class Store {
   uint64_t syncs_done_ = 0;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::vector<std::pair<uint64_t, std::function<void(bool)>>> waiting_;  // (gen it needs, cb)
+  sqlite3_stmt* prepare(sqlite3_stmt*& st, const char* sql);
+  bool read_cin(sqlite3_stmt* st, bool with_body, CinRow* out);
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* del_ = nullptr;
+  sqlite3_stmt* cin_put_ = nullptr;
+  sqlite3_stmt* cin_get_ = nullptr;
+  sqlite3_stmt* cin_name_ = nullptr;
+  sqlite3_stmt* cin_first_ = nullptr;
+  sqlite3_stmt* cin_last_ = nullptr;
+  sqlite3_stmt* cin_each_ = nullptr;
+  sqlite3_stmt* cin_del_ = nullptr;
+  sqlite3_stmt* cin_del_all_ = nullptr;
+  int64_t cin_id_ = 0;       // the last id given (ids order a parent's instances by creation)
+  uint64_t cin_count_ = 0;   // rows in cin
+  int last_rc_ = 0;          // of read_cin's step
   int depth_ = 0;
   bool open_ = false;       // a BEGIN without its COMMIT yet
   bool defer_ = false;
