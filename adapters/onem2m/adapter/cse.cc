@@ -348,6 +348,8 @@ std::string Cse::open() {
     h_.log(GW_LOG_INFO, "store: moved " + std::to_string(migrate.size()) + " contentInstances to their own table");
     migrate.clear();
   }
+  e = reconcile_containers();
+  if (!e.empty()) return s_.db_path + ": " + e;
   if (base_ri_.empty()) {
     Res b;
     b.ri = bare_cse();
@@ -367,6 +369,36 @@ std::string Cse::open() {
     Res& b = res_[base_ri_];
     b.a["poa"] = Tree::array({s_.poa});
     persist(b);
+  }
+  return "";
+}
+
+std::string Cse::reconcile_containers() {
+  // A container's instance counters and its st / lt as of its newest instance. Its stored row is
+  // written by requests (UPDATE, DELETE of an instance), not for every instance created or evicted,
+  // so the instances are the truth: cni and cbs are theirs; st is at least one past the newest
+  // instance's st (an instance carries its container's st at its creation); lt at least its ct.
+  std::map<std::string, CinTally> tally;
+  std::string e = store_.cin_tally([&](const CinTally& t) { tally[t.pi] = t; });
+  if (!e.empty()) return e;
+  for (auto& [ri, r] : res_) {
+    if (r.ty != ty::kContainer) continue;
+    auto t = tally.find(ri);
+    int64_t n = 0, bytes = 0, st = r.a.value("st", int64_t{0});
+    std::string lt = r.a.value("lt", "");
+    if (t != tally.end()) {
+      n = t->second.count;
+      bytes = t->second.bytes;
+      Tree newest = Tree::parse(t->second.newest_body, nullptr, false);
+      if (newest.is_object()) {
+        st = std::max(st, newest.value("st", int64_t{0}) + 1);
+        lt = std::max(lt, newest.value("ct", std::string()));
+      }
+    }
+    r.a["cni"] = n;
+    r.a["cbs"] = bytes;
+    r.a["st"] = st;
+    r.a["lt"] = lt;
   }
   return "";
 }
@@ -604,12 +636,14 @@ void Cse::finish_create(const RequestPrimitive& req, Res r, const Reply& reply) 
   }
   const Res& created = is_cin ? cin : res_.at(ri);
   if (is_cin && e.empty()) {
+    // The container's cni, cbs, st and lt change in memory only: its stored row is not rewritten
+    // for every instance (one scattered page less per camera event). open() derives them again
+    // from the instances themselves (reconcile_containers).
     parent.a["cni"] = parent.a.value("cni", 0) + 1;
     parent.a["cbs"] = parent.a.value("cbs", int64_t{0}) + created.a.value("cs", int64_t{0});
     parent.a["st"] = parent.a.value("st", 0) + 1;
     parent.a["lt"] = created.a.value("ct", "");
     enforce_container(parent);
-    e = persist(parent);
   }
   if (e.empty()) e = store_.commit();
   else store_.commit();

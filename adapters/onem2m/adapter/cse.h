@@ -126,6 +126,7 @@ class Cse {
   // request.
   std::string persist_cin(const Res& r);
   static bool cin_res(const CinRow& row, Res& out);
+  std::string reconcile_containers();
   // The resource ri: from memory, or a contentInstance read into `tmp`; nullptr when neither.
   Res* lookup(const std::string& ri, Res& tmp);
   void insert(Res r);

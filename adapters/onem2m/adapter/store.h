@@ -33,6 +33,13 @@ struct CinRow {
   int64_t cs = 0;     // content size (maxByteSize)
 };
 
+// Per parent: how many instances, their bytes, and the newest one's attributes.
+struct CinTally {
+  std::string pi;
+  int64_t count = 0, bytes = 0;
+  std::string newest_body;
+};
+
 class Store {
  public:
   Store() = default;
@@ -70,7 +77,7 @@ class Store {
   uint64_t background_syncs() const { return syncs_done_; }
   std::string put(const std::string& ri, const std::string& body);
   std::string erase(const std::string& ri);
-  // contentInstances (table cin, clustered by parent and creation order).
+  // contentInstances (table cin, in creation order; indexed by ri, (parent, name), (parent, order)).
   std::string cin_put(const CinRow& row);
   // Found: true and *out filled (out may be null). Not found or an error: false.
   bool cin_get(const std::string& ri, CinRow* out);
@@ -79,6 +86,7 @@ class Store {
   // fn(row) for the parent's instances, oldest first, while it returns true. with_body false leaves
   // row.body empty (eviction needs only ri, ct and cs).
   std::string cin_each(const std::string& pi, bool with_body, const std::function<bool(const CinRow&)>& fn);
+  std::string cin_tally(const std::function<void(const CinTally&)>& fn);
   std::string cin_erase(const std::string& ri);
   std::string cin_erase_all(const std::string& pi);
   uint64_t cin_count() const { return cin_count_; }
