@@ -384,21 +384,17 @@ std::string Store::cin_tally(const std::function<void(const CinTally&)>& fn) {
   return e;
 }
 
-std::string Store::cin_erase(const std::string& ri) {
-  sqlite3_reset(cin_del_);
-  bind(cin_del_, 1, ri);
-  if (sqlite3_step(cin_del_) != SQLITE_DONE) return sqlite3_errmsg(db_);
+std::string Store::cin_delete(sqlite3_stmt* st, const std::string& key) {
+  sqlite3_reset(st);
+  bind(st, 1, key);
+  if (sqlite3_step(st) != SQLITE_DONE) return sqlite3_errmsg(db_);
   cin_count_ -= std::min<uint64_t>(cin_count_, static_cast<uint64_t>(sqlite3_changes(db_)));
   return "";
 }
 
-std::string Store::cin_erase_all(const std::string& pi) {
-  sqlite3_reset(cin_del_all_);
-  bind(cin_del_all_, 1, pi);
-  if (sqlite3_step(cin_del_all_) != SQLITE_DONE) return sqlite3_errmsg(db_);
-  cin_count_ -= std::min<uint64_t>(cin_count_, static_cast<uint64_t>(sqlite3_changes(db_)));
-  return "";
-}
+std::string Store::cin_erase(const std::string& ri) { return cin_delete(cin_del_, ri); }
+
+std::string Store::cin_erase_all(const std::string& pi) { return cin_delete(cin_del_all_, pi); }
 
 std::string Store::get_meta(const std::string& key) {
   sqlite3_stmt* st = nullptr;

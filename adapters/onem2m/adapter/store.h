@@ -120,6 +120,7 @@ class Store {
   std::vector<std::pair<uint64_t, std::function<void(bool)>>> waiting_;  // (gen it needs, cb)
   sqlite3_stmt* prepare(sqlite3_stmt*& st, const char* sql);
   bool read_cin(sqlite3_stmt* st, bool with_body, CinRow* out);
+  std::string cin_delete(sqlite3_stmt* st, const std::string& key);  // a DELETE taking one key
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* del_ = nullptr;
   sqlite3_stmt* cin_put_ = nullptr;
