@@ -115,13 +115,16 @@ def main():
     ap.add_argument('--rounds', type=int, default=4, help='interleaved gateway/baseline rounds of the main measurement')
     ap.add_argument('--smoke', action='store_true')
     ap.add_argument('--perf', metavar='FILE', help='perf record gatewayd during the main measurement into FILE')
+    ap.add_argument('--loop-debug', action='store_true',
+                    help="log gatewayd's loop turns of 5 ms or more (component loop at DEBUG) and print them at the end")
     a = ap.parse_args()
     if a.smoke:
         a.cameras, a.rate, a.seconds, a.max_rates, a.max_seconds, a.rounds = 50, 200, 2, '400', 1.5, 1
     rates = [int(x) for x in a.max_rates.split(',') if x]
 
     log = []
-    stack = Stack(build_dir=a.build_dir, sink=lambda p, l: log.append('[%s] %s' % (p, l)), gw_log_level='WARN')
+    level = 'WARN component { key: "loop" value: DEBUG }' if a.loop_debug else 'WARN'
+    stack = Stack(build_dir=a.build_dir, sink=lambda p, l: log.append('[%s] %s' % (p, l)), gw_log_level=level)
     rc = 0
     try:
         stack.start_mosquitto()
@@ -173,16 +176,23 @@ def main():
             events = ['-e', os.environ['PERF_EVENTS']] if os.environ.get('PERF_EVENTS') else []
             perf = subprocess.Popen(['perf', 'record', '--call-graph', 'fp'] + events + ['-o', a.perf, '-p', str(stack.gw.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log0 = len(log)
         lat, base, n, bn = [], [], 0, 0
         for k in range(a.rounds):
+            before = loop_stats(stack)
             xs, m, _ = run(a.rate, a.seconds / a.rounds)
+            after = loop_stats(stack)
             lat += xs
             n += m
             bxs, bm, _ = probe.baseline(a.rate, a.seconds / a.rounds)
             base += bxs
             bn += bm
-            print('  round %d: gateway p50 %.2f p99 %.2f ms, baseline p50 %.2f p99 %.2f ms' % (
-                k + 1, pct(xs, 50), pct(xs, 99), pct(bxs, 50), pct(bxs, 99)), flush=True)
+            long_turns = ''
+            if before and after:
+                long_turns = ', gatewayd turns >= 2 ms: %d' % sum(
+                    after['turns_by_ms'][b] - before['turns_by_ms'][b] for b in ('lt_5', 'lt_50', 'ge_50'))
+            print('  round %d: gateway p50 %.2f p99 %.2f ms, baseline p50 %.2f p99 %.2f ms%s' % (
+                k + 1, pct(xs, 50), pct(xs, 99), pct(bxs, 50), pct(bxs, 99), long_turns), flush=True)
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait(30)
@@ -225,6 +235,10 @@ def main():
         print('maximum sustained: gateway %d events/s, baseline %d msg/s (ratio %.2f)' % (
             best, bestb, best / bestb if bestb else float('nan')))
         shutil.rmtree(work, ignore_errors=True)
+        if a.loop_debug:
+            turns = [l for l in log[log0:] if 'held the loop' in l]
+            print('gatewayd loop turns >= 5 ms from the first round on (%d):' % len(turns))
+            print('\n'.join(turns[-200:]))
         if a.smoke and (len(lat) < n or len(base) < bn):
             print('smoke: not every event was delivered')
             rc = 1
