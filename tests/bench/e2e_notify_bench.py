@@ -24,8 +24,10 @@ interpreter pause is charged to either path.
 State lives on /dev/shm when present (CAMGW_STACK_TMP overrides): the journal and the CSE's SQLite
 fsyncs then cost what they cost on a RAM-backed flash layer, not on this machine's virtual disk.
 It also prints every round's p50/p99 on both paths (a noisy neighbour shows up in the baseline
-too), the gateway's event-loop turn statistics over the main rounds (gatewayctl status) and its
-resident memory before and after them.
+too) with the machine's CPU steal during each side (/proc/stat: time the hypervisor gave this VM's
+CPUs to other guests) and the figures over the rounds without steal, the gateway's event-loop turn
+statistics over the main rounds (gatewayctl status; --loop-debug lists the turns of 5 ms or more)
+and its resident memory before and after them.
 """
 import argparse
 import json
@@ -59,6 +61,20 @@ def rss_kib(pid):
             return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
     except (OSError, StopIteration, ValueError):
         return 0
+
+
+def cpu_times():
+    """(steal, total) jiffies of the machine (/proc/stat): steal is time the hypervisor gave this
+    VM's CPUs to someone else; a round with steal measures the neighbours as much as the gateway."""
+    try:
+        with open('/proc/stat') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (v[7] if len(v) > 7 else 0), sum(v[:8])
+    except (OSError, ValueError):
+        return 0, 0
+
+
+STEAL_CALM = 1.0  # % of CPU time taken by the hypervisor below which a round counts as undisturbed
 
 
 def loop_stats(stack):
@@ -178,21 +194,31 @@ def main():
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         log0 = len(log)
         lat, base, n, bn = [], [], 0, 0
+        calm_lat, calm_base, calm_rounds = [], [], 0  # rounds without CPU steal on either side
         for k in range(a.rounds):
             before = loop_stats(stack)
+            cpu0 = cpu_times()
             xs, m, _ = run(a.rate, a.seconds / a.rounds)
+            cpu1 = cpu_times()
             after = loop_stats(stack)
+            steal = 100.0 * (cpu1[0] - cpu0[0]) / max(1, cpu1[1] - cpu0[1])
             lat += xs
             n += m
             bxs, bm, _ = probe.baseline(a.rate, a.seconds / a.rounds)
+            cpu2 = cpu_times()
+            bsteal = 100.0 * (cpu2[0] - cpu1[0]) / max(1, cpu2[1] - cpu1[1])
             base += bxs
             bn += bm
+            if steal < STEAL_CALM and bsteal < STEAL_CALM:
+                calm_lat += xs
+                calm_base += bxs
+                calm_rounds += 1
             long_turns = ''
             if before and after:
                 long_turns = ', gatewayd turns >= 2 ms: %d' % sum(
                     after['turns_by_ms'][b] - before['turns_by_ms'][b] for b in ('lt_5', 'lt_50', 'ge_50'))
-            print('  round %d: gateway p50 %.2f p99 %.2f ms, baseline p50 %.2f p99 %.2f ms%s' % (
-                k + 1, pct(xs, 50), pct(xs, 99), pct(bxs, 50), pct(bxs, 99), long_turns), flush=True)
+            print('  round %d: gateway p50 %.2f p99 %.2f ms, baseline p50 %.2f p99 %.2f ms%s, cpu steal %.0f%% / %.0f%%' % (
+                k + 1, pct(xs, 50), pct(xs, 99), pct(bxs, 50), pct(bxs, 99), long_turns, steal, bsteal), flush=True)
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait(30)
@@ -207,6 +233,11 @@ def main():
         print('added latency: p50 %+.2f ms, p99 %+.2f ms (target p99 added < 2 ms); ratio p50 %.1fx, p99 %.1fx' % (
             pct(lat, 50) - pct(base, 50), pct(lat, 99) - pct(base, 99), pct(lat, 50) / max(pct(base, 50), 1e-6),
             pct(lat, 99) / max(pct(base, 99), 1e-6)))
+        if calm_rounds and calm_rounds < a.rounds:
+            print('  over the %d of %d rounds with cpu steal < %.0f%% on both sides: gateway p99 %.2f ms, baseline p99 '
+                  '%.2f ms, added p50 %+.2f ms, p99 %+.2f ms' % (
+                      calm_rounds, a.rounds, STEAL_CALM, pct(calm_lat, 99), pct(calm_base, 99),
+                      pct(calm_lat, 50) - pct(calm_base, 50), pct(calm_lat, 99) - pct(calm_base, 99)))
 
         if loop0 and loop1:
             turns = loop1['turns'] - loop0['turns']
