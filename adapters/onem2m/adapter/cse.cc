@@ -400,7 +400,24 @@ std::string Cse::reconcile_containers() {
     r.a["st"] = st;
     r.a["lt"] = lt;
   }
-  return "";
+  // Instances whose container is gone (nothing can address them) are dropped.
+  std::vector<std::string> orphans;
+  for (auto& [pi, t] : tally) {
+    auto it = res_.find(pi);
+    if (it == res_.end() || it->second.ty != ty::kContainer) orphans.push_back(pi);
+  }
+  if (orphans.empty()) return "";
+  store_.begin();
+  for (auto& pi : orphans) {
+    e = store_.cin_erase_all(pi);
+    if (!e.empty()) break;
+  }
+  std::string ce = store_.commit();
+  if (e.empty()) e = ce;
+  if (e.empty())
+    h_.log(GW_LOG_WARN, "store: dropped the contentInstances of " + std::to_string(orphans.size()) +
+                            " parent(s) that are not containers of this CSE");
+  return e;
 }
 
 ResponsePrimitive Cse::ok(const RequestPrimitive& req, int rsc) const {

@@ -256,9 +256,12 @@ TEST_CASE("contentInstances: survive a restart; an older database's are moved to
   // Put the instances back the way earlier versions stored them: rows of the resource table.
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(w.db().c_str(), &db) == SQLITE_OK);
+  // ... plus one whose container does not exist.
   const char* sql =
       "INSERT INTO resource (ri, body) SELECT ri, json_insert(json_insert(body, '$.__tag', 'm2m:cin'), '$.rn', rn) "
-      "FROM cin ORDER BY id; DELETE FROM cin;";
+      "FROM cin ORDER BY id; DELETE FROM cin;"
+      "INSERT INTO resource (ri, body) VALUES ('cin-orphan', "
+      "'{\"ty\":4,\"ri\":\"cin-orphan\",\"pi\":\"cnt-gone\",\"rn\":\"o\",\"con\":\"x\",\"cs\":1,\"__tag\":\"m2m:cin\"}');";
   char* e = nullptr;
   int rc = sqlite3_exec(db, sql, nullptr, nullptr, &e);
   std::string why = e ? e : "";
@@ -268,9 +271,15 @@ TEST_CASE("contentInstances: survive a restart; an older database's are moved to
   sqlite3_close(db);
 
   w.open();
-  bool moved = false;
-  for (auto& l : w.logs) moved = moved || l.find("moved 3 contentInstances") != std::string::npos;
+  bool moved = false, dropped = false;
+  for (auto& l : w.logs) {
+    moved = moved || l.find("moved 4 contentInstances") != std::string::npos;
+    dropped = dropped || l.find("dropped the contentInstances of 1 parent") != std::string::npos;
+  }
   CHECK(moved);
+  CHECK(dropped);
+  CHECK(w.cse->resource_count() == w.cse->resources_in_memory() + 3);
+  CHECK(w.get("cin-orphan").rsc == 4004);
   CHECK(con_of(w.get("cse-mn/app/cnt/la")) == "p4");
   CHECK(con_of(w.get("cse-mn/app/cnt/ol")) == "p2");
   auto rc4 = w.get("cse-mn/app/cnt", 4);
