@@ -312,10 +312,7 @@ void Cse::insert(Res r) {
 
 std::string Cse::open() {
   std::string e = store_.open(s_.db_path, s_.sync_full);
-  if (e.empty() && s_.group_commit_ms && h_.after) {
-    store_.set_group_commit(s_.group_commit_ms, h_.after);
-    if (h_.post) store_.set_background_sync(h_.post);
-  }
+  if (e.empty() && s_.group_commit_ms && h_.after) store_.set_group_commit(s_.group_commit_ms, h_.after);
   if (!e.empty()) return e;
   std::vector<Res> migrate;  // contentInstances stored as resources by earlier versions
   e = store_.load([&](const std::string& ri, const std::string& body) {
@@ -370,7 +367,25 @@ std::string Cse::open() {
     b.a["poa"] = Tree::array({s_.poa});
     persist(b);
   }
+  // From here on the store's writes (and fsyncs, and checkpoints) run on its writer thread.
+  if (h_.post) {
+    e = store_.start_writer(h_.post);
+    if (!e.empty()) h_.log(GW_LOG_WARN, "store: no writer thread (" + e + "); writing on the loop");
+  }
   return "";
+}
+
+void Cse::reply_committed(const RequestPrimitive& req, ResponsePrimitive resp, const Reply& reply) {
+  // A camera event's internal request joins the group commit: its durability is what the journal
+  // waits for, not this reply.
+  if (store_.deferring()) return reply(resp);
+  store_.after_commit([this, req, resp = std::move(resp), reply](bool ok) {
+    if (!ok) {
+      h_.log(GW_LOG_ERROR, "store: the commit of request " + req.rqi + " failed");
+      return reply(err(req, rsc::kInternalServerError, "storage error"));
+    }
+    reply(resp);
+  });
 }
 
 std::string Cse::reconcile_containers() {
@@ -680,7 +695,7 @@ void Cse::finish_create(const RequestPrimitive& req, Res r, const Reply& reply) 
   } else if (rc != rcn::kNothing) {
     resp.pc.reset();
   }
-  reply(resp);
+  reply_committed(req, std::move(resp), reply);
 }
 
 void Cse::enforce_container(Res& cnt) {
@@ -797,7 +812,7 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res&
     int rc = req.rcn.value_or(rcn::kAttributes);
     if (rc == rcn::kAttributes) resp.pc = render(rr);
     else if (rc == rcn::kModifiedAttributes) resp.pc = Tree{{rr.tag, modified}};
-    reply(resp);
+    reply_committed(req, std::move(resp), reply);
   };
   // Bridged attributes: the device is written first; the tree changes once it confirmed.
   if (r.a.contains("__pts")) {
@@ -897,7 +912,7 @@ void Cse::do_delete(const RequestPrimitive& req, Res& r, const Reply& reply) {
   std::string e = store_.commit();
   if (!e.empty()) return reply(err(req, rsc::kInternalServerError, "storage error"));
   if (p != res_.end()) notify(pi, net::kDeleteOfDirectChildResource, copy, Tree::object());
-  reply(resp);
+  reply_committed(req, std::move(resp), reply);
 }
 
 bool Cse::matches(const FilterCriteria& fc, const Res& r) const {

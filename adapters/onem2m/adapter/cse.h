@@ -57,8 +57,8 @@ struct Hooks {
   // Run fn once after ms on the loop (notification retries). Pending calls are dropped at stop.
   std::function<void(uint64_t ms, std::function<void()> fn)> after;
   std::function<int64_t()> wall_ms;
-  // Thread-safe: run fn on the loop soon (false once shutting down). With it, the store's group
-  // commits are fsynced on a background thread (Store::set_background_sync).
+  // Thread-safe: run fn on the loop soon (false once shutting down). With it, the store's
+  // writes, their fsyncs and the WAL checkpoints run on a writer thread (Store::start_writer).
   std::function<bool(std::function<void()>)> post;
   std::function<void(int level, const std::string&)> log;
 };
@@ -127,6 +127,9 @@ class Cse {
   std::string persist_cin(const Res& r);
   static bool cin_res(const CinRow& row, Res& out);
   std::string reconcile_containers();
+  // Replies once the request's changes are durable (the store's writer thread), or at once for the
+  // internal requests of camera events (their group commit acknowledges the journal instead).
+  void reply_committed(const RequestPrimitive& req, ResponsePrimitive resp, const Reply& reply);
   // The resource ri: from memory, or a contentInstance read into `tmp`; nullptr when neither.
   Res* lookup(const std::string& ri, Res& tmp);
   void insert(Res r);
