@@ -195,6 +195,9 @@ std::string Store::start_writer(std::function<bool(std::function<void()>)> post)
     thread_w_.db = nullptr;
     return path_ + ": " + e;
   }
+  // The loop's connection now only reads. In WAL mode a reader waits only in rare moments (the
+  // writer resetting the WAL); it must not then answer "not found".
+  sqlite3_busy_timeout(db_, 200);
   post_ = std::move(post);
   thread_ = std::thread([this] { writer_main(); });
   return "";
