@@ -373,15 +373,7 @@ std::string Store::cin_erase(const std::string& ri) {
   auto it = ov_ins_.find(ri);
   if (it != ov_ins_.end()) {
     existed = true;
-    const CinRow& r = it->second.row;
-    auto p = ov_pi_.find(r.pi);
-    if (p != ov_pi_.end()) {
-      p->second.erase(r.id);
-      if (p->second.empty()) ov_pi_.erase(p);
-    }
-    auto n = ov_name_.find(r.pi + '\n' + r.rn);
-    if (n != ov_name_.end() && n->second == ri) ov_name_.erase(n);
-    ov_ins_.erase(it);
+    drop_insert(it);
   } else {
     existed = cin_get(ri, nullptr);
   }
@@ -420,6 +412,18 @@ std::string Store::cin_erase_all(const std::string& pi) {
   return write(Op{Op::kCinEraseAll, pi, "", {}});
 }
 
+void Store::drop_insert(std::unordered_map<std::string, OvIns>::iterator it) {
+  const CinRow& r = it->second.row;
+  auto p = ov_pi_.find(r.pi);
+  if (p != ov_pi_.end()) {
+    p->second.erase(r.id);
+    if (p->second.empty()) ov_pi_.erase(p);
+  }
+  auto n = ov_name_.find(r.pi + '\n' + r.rn);
+  if (n != ov_name_.end() && n->second == r.ri) ov_name_.erase(n);
+  ov_ins_.erase(it);
+}
+
 bool Store::hidden(const CinRow& r) const {
   if (!post_) return false;
   if (ov_del_.count(r.ri) || ov_ins_.count(r.ri)) return true;
@@ -433,16 +437,7 @@ void Store::trim(uint64_t gen) {
     ov_log_.pop_front();
     if (kind == 'i') {
       auto it = ov_ins_.find(key);
-      if (it == ov_ins_.end() || it->second.gen > gen) continue;
-      const CinRow& r = it->second.row;
-      auto p = ov_pi_.find(r.pi);
-      if (p != ov_pi_.end()) {
-        p->second.erase(r.id);
-        if (p->second.empty()) ov_pi_.erase(p);
-      }
-      auto n = ov_name_.find(r.pi + '\n' + r.rn);
-      if (n != ov_name_.end() && n->second == key) ov_name_.erase(n);
-      ov_ins_.erase(it);
+      if (it != ov_ins_.end() && it->second.gen <= gen) drop_insert(it);
     } else if (kind == 'd') {
       auto it = ov_del_.find(key);
       if (it != ov_del_.end() && it->second <= gen) ov_del_.erase(it);

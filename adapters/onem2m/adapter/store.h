@@ -137,6 +137,8 @@ class Store {
   // Overlay (writer thread mode): writes not yet reported committed.
   bool hidden(const CinRow& sql_row) const;  // deleted, or shadowed by the overlay's copy
   void trim(uint64_t gen);
+  struct OvIns;
+  void drop_insert(std::unordered_map<std::string, OvIns>::iterator it);  // from ov_ins_, ov_pi_, ov_name_
   std::string sql_each(const std::string& pi, bool with_body, bool desc, const std::function<bool(const CinRow&)>& fn);
 
   sqlite3* db_ = nullptr;

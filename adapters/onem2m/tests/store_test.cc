@@ -50,6 +50,13 @@ struct FakeLoop {
   }
 };
 
+// Opens the store with a 5 ms group commit on loop's timers and the writer thread posting to loop.
+void open_with_writer(Store& s, const std::string& path, FakeLoop& loop) {
+  REQUIRE(s.open(path, true) == "");
+  s.set_group_commit(5, [&loop](uint64_t, std::function<void()> fn) { loop.timers.push_back(std::move(fn)); });
+  REQUIRE(s.start_writer([&loop](std::function<void()> fn) { return loop.post(std::move(fn)); }) == "");
+}
+
 int64_t count_rows(const std::string& db_path) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
@@ -69,9 +76,7 @@ TEST_CASE("store: the writer thread commits groups and requests; callbacks once 
   FakeLoop loop;
   {
     Store s;
-    REQUIRE(s.open(path, true) == "");
-    s.set_group_commit(5, [&](uint64_t, std::function<void()> fn) { loop.timers.push_back(std::move(fn)); });
-    REQUIRE(s.start_writer([&](std::function<void()> fn) { return loop.post(std::move(fn)); }) == "");
+    open_with_writer(s, path, loop);
 
     // A camera event: deferred into the group; its callback waits for the thread's COMMIT.
     int acked = 0;
@@ -159,9 +164,7 @@ TEST_CASE("store: with the writer thread, reads see the writes it has not commit
   std::string path = t.file("cse.db");
   FakeLoop loop;
   Store s;
-  REQUIRE(s.open(path, true) == "");
-  s.set_group_commit(5, [&](uint64_t, std::function<void()> fn) { loop.timers.push_back(std::move(fn)); });
-  REQUIRE(s.start_writer([&](std::function<void()> fn) { return loop.post(std::move(fn)); }) == "");
+  open_with_writer(s, path, loop);
   auto settle = [&] {
     bool done = false;
     s.after_commit([&](bool) { done = true; });
