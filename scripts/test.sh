@@ -62,7 +62,7 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ] || [ "${SKIP_FUZZ:-0}" != 1 ]; then
   echo "== clang build: ASan + UBSan, libFuzzer coverage instrumentation of everything"
   # -O0 with line tables: compiles in half the time of gcc's ASan build, at the price of slower
   # fuzzing per second (FUZZ_SECONDS raises the time).
-  if CC=clang CXX=clang++ build build-fuzz -DGW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+  if CC=clang CXX=clang++ build build-fuzz -DGW_FUZZ=ON -DGW_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
       -DCMAKE_C_FLAGS_DEBUG="-O0 -gline-tables-only" -DCMAKE_CXX_FLAGS_DEBUG="-O0 -gline-tables-only"; then
     if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
       echo "== the suite under ASan + UBSan (clang)"
