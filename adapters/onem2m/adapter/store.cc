@@ -54,30 +54,24 @@ std::string Store::Writer::exec(const char* sql) { return exec_on(db, sql); }
 std::string Store::Writer::apply(const Op& op) {
   sqlite3_stmt* st = nullptr;
   switch (op.kind) {
-    case Op::kPut:
-      st = put;
-      sqlite3_reset(st);
-      bind(st, 1, op.key);
-      bind(st, 2, op.body);
-      break;
+    case Op::kPut: st = put; break;
     case Op::kErase: st = del; break;
+    case Op::kCinPut: st = cin_put; break;
     case Op::kCinErase: st = cin_del; break;
     case Op::kCinEraseAll: st = cin_del_all; break;
-    case Op::kCinPut:
-      st = cin_put;
-      sqlite3_reset(st);
-      bind(st, 1, op.row.pi);
-      sqlite3_bind_int64(st, 2, op.row.id);
-      bind(st, 3, op.row.ri);
-      bind(st, 4, op.row.rn);
-      sqlite3_bind_int64(st, 5, op.row.ct_ms);
-      sqlite3_bind_int64(st, 6, op.row.cs);
-      bind(st, 7, op.row.body);
-      break;
   }
-  if (op.kind == Op::kErase || op.kind == Op::kCinErase || op.kind == Op::kCinEraseAll) {
-    sqlite3_reset(st);
-    bind(st, 1, op.key);
+  sqlite3_reset(st);
+  if (op.kind == Op::kCinPut) {
+    bind(st, 1, op.row.pi);
+    sqlite3_bind_int64(st, 2, op.row.id);
+    bind(st, 3, op.row.ri);
+    bind(st, 4, op.row.rn);
+    sqlite3_bind_int64(st, 5, op.row.ct_ms);
+    sqlite3_bind_int64(st, 6, op.row.cs);
+    bind(st, 7, op.row.body);
+  } else {
+    bind(st, 1, op.key);  // ri, or pi for kCinEraseAll
+    if (op.kind == Op::kPut) bind(st, 2, op.body);
   }
   std::string e = sqlite3_step(st) == SQLITE_DONE ? "" : sqlite3_errmsg(db);
   sqlite3_reset(st);
