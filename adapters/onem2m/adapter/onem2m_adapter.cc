@@ -192,22 +192,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
       if (env.journal_seq()) {
         journal_consumer_ = true;
         ack_upto_ = std::max(ack_upto_, env.journal_seq());
-        if (!ack_waiting_) {
-          ack_waiting_ = true;
-          cse_->after_commit([this](bool ok) {
-            ack_waiting_ = false;
-            if (ok) {
-              host_.journal_ack(ack_upto_);
-              acked_ = ack_upto_;
-              return;
-            }
-            // The group was rolled back: have the journal deliver it again.
-            host_.log(GW_LOG_ERROR, "CSE store commit failed: journal records after " + std::to_string(acked_) +
-                                        " are replayed");
-            ack_upto_ = acked_;
-            host_.journal_replay();
-          });
-        }
+        if (!ack_waiting_) wait_for_durable();
       }
       return GW_OK;
     }
@@ -760,6 +745,28 @@ class OneM2MAdapter : public gw::sdk::Adapter {
   std::map<std::string, Pending> mqtt_pending_, device_pending_;
   std::map<uint64_t, std::unique_ptr<AfterCtx>> after_;
   uint64_t after_seq_ = 0;
+  // One callback at a time acknowledges the journal records bridged when it was registered — not
+  // the ones bridged while it waited: those are in a later group, which may not be durable yet (a
+  // crash would lose them). They get the next callback.
+  void wait_for_durable() {
+    ack_waiting_ = true;
+    uint64_t upto = ack_upto_;
+    cse_->after_commit([this, upto](bool ok) {
+      ack_waiting_ = false;
+      if (ok) {
+        if (upto > acked_) host_.journal_ack(upto);
+        acked_ = std::max(acked_, upto);
+        if (ack_upto_ > acked_) wait_for_durable();
+        return;
+      }
+      // The group was rolled back: have the journal deliver it again.
+      host_.log(GW_LOG_ERROR, "CSE store commit failed: journal records after " + std::to_string(acked_) +
+                                  " are replayed");
+      ack_upto_ = acked_;
+      host_.journal_replay();
+    });
+  }
+
   uint64_t ack_upto_ = 0, acked_ = 0;  // journal records bridged / acknowledged (group commit)
   bool ack_waiting_ = false;
   uint64_t corr_seq_ = 0, requests_ = 0, bridged_ = 0, unmapped_ = 0, reconnects_ = 0;
