@@ -53,7 +53,16 @@ fuzz_one() {  # fuzz_one NAME CORPUS-SRC: prints one result line; exit status 0 
     return 0
   fi
   echo "fuzz $name: FAILED (input saved in build-fuzz/artifacts/; add it to $corpus_src; log $out)"
-  tail -30 "$out"
+  # What failed, then the input itself: CI keeps only this output, not the artifact files.
+  grep -m 5 -E "invariant violated|ERROR: |SUMMARY: |Assertion|runtime error" "$out" || true
+  grep -m 40 -E "^ *#[0-9]+ " "$out" || true
+  local art
+  for art in build-fuzz/artifacts/"$name"-*; do
+    [ -f "$art" ] || continue
+    echo "input $(basename "$art") ($(stat -c %s "$art") bytes), base64:"
+    head -c 8192 "$art" | base64 -w 0; echo
+  done
+  tail -12 "$out"
   rm -rf "$work"
   return 1
 }

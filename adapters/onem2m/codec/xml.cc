@@ -175,7 +175,7 @@ class Reader {
       XmlType type = xml_type(name, cname);
       auto v = value_of(c, cname, type, depth + 1);
       if (!v) return v.error();
-      add_member(obj, cname, type, std::move(v).value(), is_empty(c));
+      if (auto r = add_member(obj, cname, type, std::move(v).value(), is_empty(c)); !r) return r.error();
     }
     return obj;
   }
@@ -206,7 +206,15 @@ class Reader {
   }
 
   gw::Result<Tree> value_of(const XMLElement* el, const std::string& name, XmlType type, int depth) {
-    if (el->FirstChildElement() || has_member_attributes(el)) return object_of(el, name, depth);
+    bool simple_list = type == XmlType::kStringList || type == XmlType::kIntList;
+    if (el->FirstChildElement() || has_member_attributes(el)) {
+      // A list of simple values is space-separated text: elements or attributes inside it have no
+      // meaning, and no serialization could write them back as that list.
+      if (simple_list)
+        return gw::make_error("invalid XML: <" + sanitized(name) +
+                              "> is a list of simple values, it cannot hold elements or attributes");
+      return object_of(el, name, depth);
+    }
     if (is_nil(el)) return Tree(nullptr);
     const char* text = el->GetText();
     std::string_view t = text ? text : "";
@@ -214,20 +222,19 @@ class Reader {
     return typed_text(type, t);
   }
 
-  static void add_member(Tree& obj, const std::string& key, XmlType type, Tree v, bool empty) {
+  static gw::Result<void> add_member(Tree& obj, const std::string& key, XmlType type, Tree v, bool empty) {
     auto it = obj.find(key);
     if (type == XmlType::kStringList || type == XmlType::kIntList) {
-      if (it != obj.end() && it->is_array() && v.is_array()) {
-        for (auto& item : v) it->push_back(std::move(item));
-      } else if (it != obj.end()) {
-        Tree a = Tree::array();
-        a.push_back(std::move(*it));
-        a.push_back(std::move(v));
-        *it = std::move(a);
-      } else {
+      // Repeated list elements concatenate. Only a lone element may be xsi:nil (a null list): a
+      // nil among items would be a list holding null, which no serialization writes back.
+      if (it == obj.end()) {
         obj[key] = std::move(v);
+      } else if (it->is_array() && v.is_array()) {
+        for (auto& item : v) it->push_back(std::move(item));
+      } else {
+        return gw::make_error("invalid XML: <" + sanitized(key) + "> repeated with xsi:nil");
       }
-      return;
+      return {};
     }
     if (type == XmlType::kComplexList) {
       if (it == obj.end()) {
@@ -239,7 +246,7 @@ class Reader {
         *it = std::move(a);
       }
       if (!empty) it->push_back(std::move(v));
-      return;
+      return {};
     }
     if (it == obj.end()) {
       obj[key] = std::move(v);
@@ -251,6 +258,7 @@ class Reader {
       a.push_back(std::move(v));
       *it = std::move(a);
     }
+    return {};
   }
 
   const Limits& limits_;

@@ -138,6 +138,31 @@ TEST_CASE("XML: what XML cannot carry is refused with a reason") {
   CHECK(good->to == "Kamera-\xC3\xBC-\xE2\x82\xAC-\xF0\x9F\x93\xB7");
 }
 
+TEST_CASE("XML: a list of simple values holds text only") {
+  // Found by CI's fuzzing: list elements holding elements decoded to a list no serialization writes.
+  auto nested = decode_tree(rqp("<op>1</op><pc><m2m:ae><lbl><a>1</a></lbl><lbl><b>2</b></lbl></m2m:ae></pc>"),
+                            Format::kXml, PrimitiveKind::kRequest);
+  REQUIRE_FALSE(nested.ok());
+  CHECK(nested.error().message == "invalid XML: <lbl> is a list of simple values, it cannot hold elements or attributes");
+  auto attr = decode_tree(rqp(R"(<op>1</op><pc><m2m:ae><acpi x="1">a</acpi></m2m:ae></pc>)"), Format::kXml,
+                          PrimitiveKind::kRequest);
+  REQUIRE_FALSE(attr.ok());
+  CHECK(attr.error().message == "invalid XML: <acpi> is a list of simple values, it cannot hold elements or attributes");
+  const std::string xsi = R"(<m2m:rqp xmlns:m2m="http://www.onem2m.org/xml/protocols" )"
+                          R"(xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">)";
+  auto nil_item = decode_tree(xsi + R"(<op>1</op><pc><m2m:ae><lbl>a</lbl><lbl xsi:nil="true"/></m2m:ae></pc></m2m:rqp>)",
+                              Format::kXml, PrimitiveKind::kRequest);
+  REQUIRE_FALSE(nil_item.ok());
+  CHECK(nil_item.error().message == "invalid XML: <lbl> repeated with xsi:nil");
+  // Repeated text elements still concatenate; a lone xsi:nil is still a null list.
+  Tree t = req_tree("<op>1</op><pc><m2m:ae><lbl>a b</lbl><lbl>c</lbl></m2m:ae></pc>");
+  CHECK(t["pc"]["m2m:ae"]["lbl"] == Tree::parse(R"(["a","b","c"])"));
+  auto lone = decode_tree(xsi + R"(<op>1</op><pc><m2m:ae><lbl xsi:nil="true"/></m2m:ae></pc></m2m:rqp>)", Format::kXml,
+                          PrimitiveKind::kRequest);
+  REQUIRE(lone.ok());
+  CHECK(lone.value()["pc"]["m2m:ae"]["lbl"].is_null());
+}
+
 TEST_CASE("XML: documented losses for names outside the table") {
   // Custom attributes have no type in XML: they come back as strings.
   Tree t = req_tree(
