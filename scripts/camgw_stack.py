@@ -224,10 +224,12 @@ class Stack:
         for i in range(first, first + count):
             self.devices.append(('%s%05d' % (prefix, i), vcode, model))
 
-    def gateway_config(self, admin_originator=None, extra_osap='', extra_onem2m='', log_level=None, without_oic=False):
+    def gateway_config(self, admin_originator=None, extra_osap='', extra_onem2m='', log_level=None, without_oic=False,
+                       camera_app=None):
         """The shipped firmware/etc/camgw/gateway.textproto with this stack's ports, paths and devices.
         without_oic: drop the oic adapter (and route camera traffic to onem2m only), e.g. for a benchmark
-        with 1,000 cameras that would otherwise log 1,000 XMPP sessions into one account."""
+        with 1,000 cameras that would otherwise log 1,000 XMPP sessions into one account.
+        camera_app: the AE-ID the shipped camera_access rule grants (instead of Cdemo-app)."""
         src = os.path.join(ROOT, 'firmware', 'etc', 'camgw', 'gateway.textproto')
         text = open(src).read()
         if without_oic:
@@ -261,6 +263,11 @@ class Stack:
             text, n = re.subn(r'admin_originator: "[^"]*"', 'admin_originator: "%s"' % admin_originator, text, 1)
             if n != 1:
                 raise RuntimeError('shipped gateway.textproto: no admin_originator')
+        if camera_app:
+            text, n = re.subn(r'camera_access \{ originators: \["Cdemo-app"\]', 'camera_access { originators: ["%s"]' % camera_app,
+                              text, 1)
+            if n != 1:
+                raise RuntimeError('shipped gateway.textproto: no camera_access rule for Cdemo-app')
         dev = ''.join('      device { serial: "%s" verification_code: "%s" model: "%s" }\n' % d for d in self.devices)
         text, n = re.subn(r'(# @devices@[^\n]*\n)', lambda m: m.group(1) + dev + extra_osap, text, 1)
         if n != 1:

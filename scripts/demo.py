@@ -87,7 +87,7 @@ def main():
         stack.add_devices('CAM', a.cameras, 'generic-ipc')
         stack.add_devices('NVR', 1, 'nvr-4ch')
         say('starting gatewayd with %d provisioned devices (3 x generic-ipc, 1 x nvr-4ch)' % len(stack.devices))
-        stack.start_gatewayd(admin_originator='Cdemo-app', filt=None if a.verbose else gw_filter)
+        stack.start_gatewayd(filt=None if a.verbose else gw_filter)
         say('gatewayd is up (LBS 127.0.0.1:%d, DAS 127.0.0.1:%d, CSE /id-mn on the broker)' % (stack.lbs_port, stack.das_port))
         models = os.path.join(ROOT, 'mappings', 'models', 'thing-models')
         stack.start_camsim('camsim', 'CAM', a.cameras, os.path.join(models, 'generic-ipc.json'),

@@ -160,7 +160,7 @@ def main():
     ap.add_argument('--broker', required=True, help='HOST:PORT of the MQTT broker the CSE uses')
     ap.add_argument('--cse-id', default='/id-mn')
     ap.add_argument('--cse-name', default='cse-mn')
-    ap.add_argument('--ae', default='Cdemo-app', help='AE-ID (must be the CSE admin_originator to control cameras)')
+    ap.add_argument('--ae', default='Cdemo-app', help='AE-ID (granted RETRIEVE, UPDATE and DISCOVER on the cameras by camera_access)')
     ap.add_argument('--expect', type=int, default=1, help='wait until this many cameras are bridged')
     ap.add_argument('--set-after', type=float, default=0, help='seconds after subscribing; 0 = never')
     ap.add_argument('--set', default='brightness.brightness=70', help='MODULE.ATTRIBUTE=VALUE (JSON value)')

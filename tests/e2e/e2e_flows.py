@@ -234,7 +234,7 @@ def main():
         stack.start_mosquitto()
         stack.start_prosody()
         stack.add_devices('CAM', 2, 'generic-ipc')
-        stack.start_gatewayd(admin_originator='Ce2e-app')
+        stack.start_gatewayd(camera_app='Ce2e-app')
         stack.cams = stack.start_camsim('camsim', 'CAM', 2,
                                         os.path.join(ROOT, 'mappings', 'models', 'thing-models', 'generic-ipc.json'),
                                         extra=['--report-interval-ms', '0', '--event-interval-ms', '0'])

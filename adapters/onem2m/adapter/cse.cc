@@ -214,6 +214,20 @@ bool Cse::acp_grants(const std::string& acp_ri, const std::string& fr, int bit, 
   return false;
 }
 
+bool Cse::may_change_acpi(const std::string& fr, const Res& r) const {
+  if (fr == s_.admin || fr == s_.cse_id || fr == bare_cse()) return true;
+  bool any = false;
+  if (r.a.contains("acpi") && r.a["acpi"].is_array())
+    for (auto& a : r.a["acpi"]) {
+      if (!a.is_string()) continue;
+      Target t = resolve(a.get<std::string>());
+      if (t.ri.empty()) continue;
+      any = true;
+      if (acp_grants(t.ri, fr, acop::kUpdate, true)) return true;
+    }
+  return !any && owns(fr, r);
+}
+
 bool Cse::owns(const std::string& fr, const Res& r) const {
   const Res* cur = &r;
   while (cur) {
@@ -227,6 +241,10 @@ bool Cse::owns(const std::string& fr, const Res& r) const {
 
 bool Cse::allowed(const std::string& fr, const Res& r, int bit) const {
   if (fr == s_.admin || fr == s_.cse_id || fr == bare_cse()) return true;
+  if (r.ty == ty::kContentInstance) {  // no acpi of its own: its container's policies decide
+    auto p = res_.find(r.pi);
+    return p != res_.end() && allowed(fr, p->second, bit);
+  }
   if (r.ty == ty::kAccessControlPolicy) return owns(fr, r) || acp_grants(r.ri, fr, bit, true);
   if (r.a.contains("acpi") && r.a["acpi"].is_array() && !r.a["acpi"].empty()) {
     for (auto& a : r.a["acpi"])
@@ -367,11 +385,105 @@ std::string Cse::open() {
     b.a["poa"] = Tree::array({s_.poa});
     persist(b);
   }
+  e = reconcile_access();
+  if (!e.empty()) return s_.db_path + ": " + e;
   // From here on the store's writes (and fsyncs, and checkpoints) run on its writer thread.
   if (h_.post) {
     e = store_.start_writer(h_.post);
     if (!e.empty()) h_.log(GW_LOG_WARN, "store: no writer thread (" + e + "); writing on the loop");
   }
+  return "";
+}
+
+Tree Cse::bridged_acpi(int t) const {
+  if (s_.camera_access.empty()) return Tree();
+  return Tree::array({t == ty::kAE ? bridge_acp_ri() : cameras_acp_ri()});
+}
+
+std::string Cse::reconcile_access() {
+  const bool want = !s_.camera_access.empty();
+  const std::string ids[2] = {cameras_acp_ri(), bridge_acp_ri()};
+  const std::string names[2] = {s_.bridge_ae + "-cameras", s_.bridge_ae + "-bridge"};
+  Tree pv[2] = {Tree::array(), Tree::array()};
+  for (auto& rule : s_.camera_access) {
+    pv[0].push_back(Tree{{"acor", rule.originators}, {"acop", rule.operations}});
+    pv[1].push_back(Tree{{"acor", rule.originators}, {"acop", acop::kRetrieve | acop::kDiscover}});
+  }
+  Tree pvs = Tree{{"acr", Tree::array({Tree{{"acor", Tree::array({s_.admin})}, {"acop", acop::kAll}}})}};
+  store_.begin();
+  std::string e;
+  size_t changed = 0;
+  for (int i = 0; i < 2 && e.empty(); ++i) {
+    std::string named = child_by_name(base_ri_, names[i]);
+    if (!named.empty() && named != ids[i]) {
+      e = "a resource named " + names[i] + " under the CSEBase is not the CSE's camera access policy (rename it)";
+      break;
+    }
+    auto it = res_.find(ids[i]);
+    if (!want) {
+      if (it != res_.end()) {
+        remove_tree(ids[i], true);
+        auto& kids = res_[base_ri_].kids;
+        kids.erase(std::remove(kids.begin(), kids.end(), ids[i]), kids.end());
+        ++changed;
+      }
+      continue;
+    }
+    Tree privileges = Tree{{"acr", pv[i]}};
+    if (it == res_.end()) {
+      Res a;
+      a.ty = ty::kAccessControlPolicy;
+      a.tag = "m2m:acp";
+      a.ri = ids[i];
+      a.rn = names[i];
+      a.pi = base_ri_;
+      std::string t = ts();
+      a.a = Tree{{"ty", a.ty}, {"ri", a.ri}, {"rn", a.rn}, {"pi", a.pi}, {"ct", t}, {"lt", t},
+                 {"pv", privileges}, {"pvs", pvs}, {"__cr", s_.cse_id}};
+      e = persist(a);
+      insert(std::move(a));
+      ++changed;
+    } else if (it->second.a.value("pv", Tree()) != privileges || it->second.a.value("pvs", Tree()) != pvs) {
+      it->second.a["pv"] = privileges;
+      it->second.a["pvs"] = pvs;
+      it->second.a["lt"] = ts();
+      e = persist(it->second);
+      ++changed;
+    }
+  }
+  // The bridged resources name the policies (or, without rules, no longer do); other entries an
+  // administrator put in their acpi stay.
+  std::string ae = child_by_name(base_ri_, s_.bridge_ae);
+  std::vector<std::string> todo;
+  if (!ae.empty() && e.empty()) todo.push_back(ae);
+  while (!todo.empty() && e.empty()) {
+    Res& r = res_.at(todo.back());
+    todo.pop_back();
+    for (auto& k : r.kids) todo.push_back(k);
+    if (r.a.value("__cr", "") != s_.cse_id ||
+        (r.ty != ty::kAE && r.ty != ty::kFlexContainer && r.ty != ty::kContainer))
+      continue;
+    Tree acpi = Tree::array();
+    if (r.a.contains("acpi") && r.a["acpi"].is_array())
+      for (auto& v : r.a["acpi"])
+        if (v != ids[0] && v != ids[1]) acpi.push_back(v);
+    for (auto& v : bridged_acpi(r.ty)) acpi.push_back(v);
+    Tree before = r.a.value("acpi", Tree());
+    if (acpi.empty() ? before.is_null() : before == acpi) continue;
+    if (acpi.empty())
+      r.a.erase("acpi");
+    else
+      r.a["acpi"] = acpi;
+    e = persist(r);
+    ++changed;
+  }
+  std::string c = store_.commit();
+  if (e.empty()) e = c;
+  if (!e.empty()) return "camera access policies: " + e;
+  if (changed)
+    h_.log(GW_LOG_INFO, "cse: camera access " + std::string(want ? "set to " : "removed: ") +
+                            std::to_string(s_.camera_access.size()) + " rule(s), " + std::to_string(changed) +
+                            " resource(s) updated");
   return "";
 }
 
@@ -500,7 +612,11 @@ void Cse::handle(const RequestPrimitive& req, const Reply& reply) {
       return reply(err(req, rsc::kOriginatorHasNoPrivilege, "access denied to " + req.to));
     return do_discovery(req, fr, r, reply);
   }
-  if (!(registration && r.ty == ty::kCSEBase) && !allowed(fr, r, acop_for(req.op)))
+  // Subscribing to a resource takes the right to RETRIEVE it (TS-0001 10.2.11.2), not to CREATE
+  // under it.
+  int needed = req.op == Operation::kCreate && req.ty && *req.ty == ty::kSubscription ? acop::kRetrieve
+                                                                                      : acop_for(req.op);
+  if (!(registration && r.ty == ty::kCSEBase) && !allowed(fr, r, needed))
     return reply(err(req, rsc::kOriginatorHasNoPrivilege, "access denied to " + req.to + " for " + req.fr));
   switch (req.op) {
     case Operation::kCreate: return do_create(req, fr, r, reply);
@@ -780,7 +896,7 @@ void Cse::apply_update(Res& r, const Tree& pc, Tree& modified) {
   if (r.a.contains("st")) r.a["st"] = r.a["st"].get<int64_t>() + 1;
 }
 
-void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res& r, const Reply& reply) {
+void Cse::do_update(const RequestPrimitive& req, const std::string& fr, Res& r, const Reply& reply) {
   if (r.ty == ty::kContentInstance) return reply(err(req, rsc::kOperationNotAllowed, "contentInstance is immutable"));
   if (!req.pc || !req.pc->is_object() || req.pc->size() != 1 || req.pc->begin().key() != r.tag ||
       !req.pc->begin().value().is_object())
@@ -790,7 +906,14 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& /*fr*/, Res&
     static const std::set<std::string> ro = {"ri", "pi", "ct", "lt", "ty", "st", "cni", "cbs", "cs", "aei", "cr",
                                              "rn", "csi", "cst", "cnd"};
     if (ro.count(k) || is_internal(k)) return reply(err(req, rsc::kBadRequest, "attribute " + k + " is read-only"));
+    if (k == "online" && r.a.contains("__dev"))  // the camera's connection state, set by the gateway
+      return reply(err(req, rsc::kBadRequest, "attribute online is read-only"));
   }
+  // Whoever may UPDATE a resource may not thereby change who else may: acpi changes need UPDATE in
+  // the selfPrivileges of the policies it names now (TS-0001 9.6.2.3), or, without any, ownership.
+  if (in.contains("acpi") && !may_change_acpi(fr, r))
+    return reply(err(req, rsc::kOriginatorHasNoPrivilege, "changing acpi of " + req.to + " needs UPDATE in the "
+                                                              "selfPrivileges of its access control policies"));
   std::string ri = r.ri;
   auto commit = [this, req, reply, ri](const Tree& in2) {
     auto it = res_.find(ri);
@@ -1106,6 +1229,7 @@ std::string Cse::ensure_device(const std::string& uuid, const std::string& name,
     std::string t = ts();
     a.a = Tree{{"ty", ty::kAE}, {"ri", a.ri}, {"rn", a.rn}, {"pi", base_ri_}, {"ct", t}, {"lt", t},
                {"aei", a.ri}, {"api", "Ncamgw-bridge"}, {"rr", false}, {"__cr", s_.cse_id}};
+    if (Tree acpi = bridged_acpi(ty::kAE); !acpi.is_null()) a.a["acpi"] = std::move(acpi);
     persist(a);
     ae = a.ri;
     insert(std::move(a));
@@ -1127,6 +1251,7 @@ std::string Cse::ensure_device(const std::string& uuid, const std::string& name,
     std::string now_ts = ts();
     r.a = Tree{{"ty", t}, {"ri", r.ri}, {"rn", rn}, {"pi", pi}, {"ct", now_ts}, {"lt", now_ts}, {"st", 0},
                {"__cr", s_.cse_id}};
+    if (Tree acpi = bridged_acpi(t); !acpi.is_null()) r.a["acpi"] = std::move(acpi);
     return r;
   };
   if (dev_ri.empty()) {

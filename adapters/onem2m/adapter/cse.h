@@ -36,6 +36,13 @@ struct Settings {
   // Store changes made by device_report() are committed in groups within this many ms (Store
   // group commit); 0 = one commit per report. Requests of oneM2M entities always commit at once.
   uint64_t group_commit_ms = 5;
+  // Access to the bridged cameras for originators other than admin (OneM2MConfig.camera_access):
+  // the acr entries of the "<bridge_ae>-cameras" policy. Empty = admin only.
+  struct AccessRule {
+    std::vector<std::string> originators;
+    int operations = 0;  // acop bits
+  };
+  std::vector<AccessRule> camera_access;
 };
 
 using Reply = std::function<void(ResponsePrimitive)>;
@@ -117,8 +124,11 @@ class Cse {
   Target resolve(const std::string& to) const;
   std::string child_by_name(const std::string& pi, const std::string& rn) const;
   bool allowed(const std::string& fr, const Res& r, int acop_bit) const;
+  std::string cameras_acp_ri() const { return "acp-" + s_.bridge_ae + "-cameras"; }
+  std::string bridge_acp_ri() const { return "acp-" + s_.bridge_ae + "-bridge"; }
   bool acp_grants(const std::string& acp_ri, const std::string& fr, int bit, bool self_privileges) const;
   bool owns(const std::string& fr, const Res& r) const;
+  bool may_change_acpi(const std::string& fr, const Res& r) const;
   Tree render(const Res& r) const;  // {tag: attributes}
   Tree attrs(const Res& r) const;   // attributes without internal keys
   std::string persist(const Res& r);
@@ -127,6 +137,12 @@ class Cse {
   std::string persist_cin(const Res& r);
   static bool cin_res(const CinRow& row, Res& out);
   std::string reconcile_containers();
+  // The camera access policies from Settings.camera_access, and the acpi of the bridged resources
+  // that name them (at open).
+  std::string reconcile_access();
+  // acpi for a bridged resource the CSE creates: the bridge AE names the bridge policy, the rest
+  // the cameras policy; empty when no rules are configured.
+  Tree bridged_acpi(int ty) const;
   // Replies once the request's changes are durable (the store's writer thread), or at once for the
   // internal requests of camera events (their group commit acknowledges the journal instead).
   void reply_committed(const RequestPrimitive& req, ResponsePrimitive resp, const Reply& reply);

@@ -65,6 +65,17 @@ class OneM2MAdapter : public gw::sdk::Adapter {
         return "onem2m: a registrar on another broker is not implemented yet (registrar.broker must be ours)";
       registrar_id_ = sp_relative_cse_id(cfg_.registrar().cse_id());
     }
+    for (int i = 0; i < cfg_.camera_access_size(); ++i) {
+      const auto& rule = cfg_.camera_access(i);
+      std::string where = "onem2m: camera_access[" + std::to_string(i) + "]: ";
+      if (rule.originators().empty()) return where + "no originators";
+      for (const auto& o : rule.originators())
+        if (o.empty() || o.find_first_of(" \t\r\n") != std::string::npos)
+          return where + "originator '" + o + "' is empty or has white space";
+      if (rule.operations().empty()) return where + "no operations";
+      for (int op : rule.operations())
+        if (op == Cfg::OPERATION_UNSPECIFIED) return where + "OPERATION_UNSPECIFIED is not an operation";
+    }
     keepalive_ = cfg_.keep_alive_s() ? static_cast<int>(cfg_.keep_alive_s()) : 60;
     backoff_min_ = cfg_.reconnect_min_ms() ? cfg_.reconnect_min_ms() : 500;
     backoff_max_ = cfg_.reconnect_max_ms() ? cfg_.reconnect_max_ms() : 30000;
@@ -95,6 +106,12 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     if (cfg_.has_notify_retries()) s.notify_retries = static_cast<int>(std::min<uint32_t>(cfg_.notify_retries(), 10));
     if (cfg_.notify_retry_ms()) s.notify_retry_ms = cfg_.notify_retry_ms();
     if (cfg_.has_db_group_commit_ms()) s.group_commit_ms = std::min<uint32_t>(cfg_.db_group_commit_ms(), 1000);
+    for (const auto& rule : cfg_.camera_access()) {
+      gw::onem2m::cse::Settings::AccessRule r;
+      r.originators.assign(rule.originators().begin(), rule.originators().end());
+      for (int op : rule.operations()) r.operations |= op;
+      s.camera_access.push_back(std::move(r));
+    }
     gw::onem2m::cse::Hooks h;
     h.send = [this](const std::string& to, RequestPrimitive req, Format f, gw::onem2m::cse::Done done) {
       send_request(to, std::move(req), f, std::move(done));

@@ -423,6 +423,89 @@ TEST_CASE("oneM2M CSE: a bridged camera appears as a flexContainer; reports, eve
   CHECK(retrieve(r, admin, dev + "/binarySwitch")["pc"]["cod:binarySwitch"]["state"] == true);
 }
 
+TEST_CASE("oneM2M CSE: camera_access grants originators their operations on the bridged cameras") {
+  const std::string rules = R"(camera_access { originators: ["Cviewer", "Cctl"] operations: [RETRIEVE, DISCOVER] }
+  camera_access { originators: ["Cctl"] operations: [UPDATE] })";
+  Rig r("", rules);
+  REQUIRE(g_cam);
+  g_cam->mute = false;
+  const std::string dev = "cse-mn/camgw/" + g_cam->uuid;
+  for (const char* ae : {"Cviewer", "Cctl", "Cstranger"})
+    REQUIRE(rsc(create(r, ae, "cse-mn", 2, Json{{"m2m:ae", {{"rn", std::string(ae).substr(1)}, {"api", "Nx"}, {"rr", true}}}})) ==
+            2001);
+  // The policies exist, owned by the CSE: only the administrator may read or change them.
+  Json acp = retrieve(r, "CAdmin", "cse-mn/camgw-cameras");
+  REQUIRE(rsc(acp) == 2000);
+  CHECK(acp["pc"]["m2m:acp"]["pv"]["acr"].size() == 2);
+  CHECK(acp["pc"]["m2m:acp"]["pv"]["acr"][1]["acop"] == 4);
+  CHECK(rsc(retrieve(r, "CAdmin", "cse-mn/camgw-bridge")) == 2000);
+  CHECK(rsc(r.request(Json{{"op", 3}, {"fr", "Cctl"}, {"to", "cse-mn/camgw-cameras"},
+                           {"pc", {{"m2m:acp", {{"pv", {{"acr", Json::array()}}}}}}}})) == 4103);
+  CHECK(retrieve(r, "CAdmin", dev)["pc"]["cod:deviceCamera"]["acpi"] == Json::array({"acp-camgw-cameras"}));
+
+  // Read and discover: the viewer may, a stranger may not.
+  CHECK(rsc(retrieve(r, "Cviewer", dev)) == 2000);
+  CHECK(rsc(retrieve(r, "Cviewer", dev + "/motionSensor")) == 2000);
+  CHECK(rsc(retrieve(r, "Cstranger", dev)) == 4103);
+  CHECK(rsc(retrieve(r, "Cstranger", dev + "/motionSensor")) == 4103);
+  Json found = r.request(Json{{"op", 2}, {"fr", "Cviewer"}, {"to", "cse-mn/camgw"}, {"fc", {{"fu", 1}, {"ty", 28}}}});
+  REQUIRE(rsc(found) == 2000);
+  bool listed = false;
+  for (auto& u : found["pc"]["m2m:uril"])
+    if (u.get<std::string>().find(g_cam->uuid) != std::string::npos) listed = true;
+  CHECK(listed);
+  CHECK(rsc(r.request(Json{{"op", 2}, {"fr", "Cstranger"}, {"to", "cse-mn/camgw"}, {"fc", {{"fu", 1}, {"ty", 28}}}})) ==
+        4103);
+
+  // Subscribing needs RETRIEVE: the viewer subscribes and hears the camera's report.
+  CHECK(rsc(create(r, "Cstranger", dev + "/motionSensor", 23, Json{{"m2m:sub", {{"rn", "s"}, {"nu", {"Cstranger"}}}}})) ==
+        4103);
+  REQUIRE(rsc(create(r, "Cviewer", dev + "/motionSensor", 23,
+                     Json{{"m2m:sub", {{"rn", "v"}, {"nu", {"Cviewer"}}, {"nct", 2}}}})) == 2001);
+  g_cam->emit(gw::v1::REPORT, "0/motion/vmd", gw::make_bool(true));
+  Json ntf;
+  REQUIRE(r.notification("Cviewer", [](const Json& j) { return !at(j, "/pc/m2m:sgn/nev").is_null(); }, ntf));
+  CHECK(ntf["pc"]["m2m:sgn"]["nev"]["rep"]["cod:motionSensor"]["alarm"] == true);
+  // contentInstances follow their container's policies.
+  gw::v1::Value ev;
+  gw::map_set(ev, "zone", gw::make_int(4));
+  g_cam->emit(gw::v1::EVENT, "0/event/motion", ev);
+  r.pump(100);
+  Json la = retrieve(r, "Cviewer", dev + "/motionEvents/la");
+  REQUIRE(rsc(la) == 2000);
+  CHECK(la["pc"]["m2m:cin"]["con"]["zone"] == 4);
+  std::string cin_ri = la["pc"]["m2m:cin"]["ri"];
+  CHECK(rsc(retrieve(r, "Cviewer", cin_ri)) == 2000);
+  CHECK(rsc(retrieve(r, "Cstranger", cin_ri)) == 4103);
+  CHECK(rsc(retrieve(r, "Cstranger", dev + "/motionEvents/la")) == 4103);
+
+  // Control: UPDATE only for Cctl; neither may change acpi or the camera's online state.
+  size_t before = g_cam->requests.size();
+  Json pc = Json{{"cod:binarySwitch", {{"state", true}}}};
+  CHECK(rsc(r.request(Json{{"op", 3}, {"fr", "Cviewer"}, {"to", dev + "/binarySwitch"}, {"pc", pc}})) == 4103);
+  CHECK(g_cam->requests.size() == before);
+  CHECK(rsc(r.request(Json{{"op", 3}, {"fr", "Cctl"}, {"to", dev + "/binarySwitch"}, {"pc", pc}})) == 2004);
+  CHECK(g_cam->requests.size() == before + 1);
+  CHECK(rsc(r.request(Json{{"op", 3}, {"fr", "Cctl"}, {"to", dev},
+                           {"pc", {{"cod:deviceCamera", {{"acpi", Json::array()}}}}}})) == 4103);
+  CHECK(rsc(r.request(Json{{"op", 3}, {"fr", "Cctl"}, {"to", dev}, {"pc", {{"cod:deviceCamera", {{"online", false}}}}}})) ==
+        4000);
+  CHECK(retrieve(r, "CAdmin", dev)["pc"]["cod:deviceCamera"]["acpi"] == Json::array({"acp-camgw-cameras"}));
+
+  // Without the rules at the next start, the policies go and only the administrator remains.
+  r.stop_gateway();
+  std::string cfg = gwtest::read_file(r.dir.file("gw.textproto"));
+  auto at_rules = cfg.find(rules);
+  REQUIRE(at_rules != std::string::npos);
+  r.dir.write("gw.textproto", cfg.erase(at_rules, rules.size()));
+  r.start_gateway();
+  CHECK(rsc(retrieve(r, "CAdmin", "cse-mn/camgw-cameras")) == 4004);
+  CHECK(rsc(retrieve(r, "Cviewer", dev)) == 4103);
+  Json d = retrieve(r, "CAdmin", dev);
+  REQUIRE(rsc(d) == 2000);
+  CHECK_FALSE(d["pc"]["cod:deviceCamera"].contains("acpi"));
+}
+
 TEST_CASE("oneM2M CSE: an unanswered notification is sent again with its rqi, a bounded number of times") {
   Rig r;
   // Before any traffic (the responder runs on the client's thread): the first request to Cflaky is lost.
