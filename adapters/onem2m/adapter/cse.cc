@@ -324,8 +324,69 @@ void Cse::insert(Res r) {
   if (r.ty == ty::kAE) aeis_.insert(r.a.value("aei", ""));
   if (r.ty == ty::kRemoteCSE) csis_.insert(r.a.value("csi", ""));
   if (r.a.contains("__dev")) devices_[r.a["__dev"].get<std::string>()] = r.ri;
+  index_expiry(r, true);
   std::string ri = r.ri;
   res_[ri] = std::move(r);
+}
+
+std::string Cse::check_et(const Tree& v) const {
+  if (v.is_null()) return "";  // UPDATE: no expiry any more
+  int64_t ms = v.is_string() ? parse_ts(v.get<std::string>()) : -1;
+  if (ms < 0) return "et is not a timestamp (YYYYMMDDTHHMMSS)";
+  if (ms <= now()) return "et " + v.get<std::string>() + " is not in the future";
+  return "";
+}
+
+void Cse::index_expiry(const Res& r, bool add) {
+  if (r.ty == ty::kContentInstance || !r.a.contains("et") || !r.a["et"].is_string()) return;
+  int64_t ms = parse_ts(r.a["et"].get<std::string>());
+  if (ms < 0) return;
+  if (add)
+    expiries_.emplace(ms, r.ri);
+  else
+    expiries_.erase({ms, r.ri});
+}
+
+void Cse::expire_due() {
+  int64_t t = now();
+  std::vector<std::string> due;
+  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= t; ++it) due.push_back(it->second);
+  if (due.empty()) return;
+  std::vector<std::pair<std::string, Res>> gone;  // (parent, resource) for the parents' subscribers
+  store_.begin();
+  for (auto& ri : due) {
+    auto it = res_.find(ri);
+    if (it == res_.end()) continue;  // went with an expired ancestor
+    Res copy = it->second;
+    copy.kids.clear();
+    h_.log(GW_LOG_INFO, "cse: " + structured(ri) + " expired (et " + copy.a.value("et", "") + "), deleted");
+    remove_tree(ri, true);
+    auto p = res_.find(copy.pi);
+    if (p != res_.end()) {
+      auto& kids = p->second.kids;
+      kids.erase(std::remove(kids.begin(), kids.end(), ri), kids.end());
+    }
+    ++expired_;
+    gone.emplace_back(copy.pi, std::move(copy));
+  }
+  std::string e = store_.commit();
+  if (!e.empty()) h_.log(GW_LOG_ERROR, "store: deleting expired resources: " + e);
+  for (auto& [pi, r] : gone)
+    if (res_.count(pi)) notify(pi, net::kDeleteOfDirectChildResource, r, Tree::object());
+}
+
+void Cse::arm_expiry() {
+  if (!h_.after || expiries_.empty()) return;
+  int64_t first = expiries_.begin()->first;
+  if (expiry_armed_ <= first) return;  // the armed timer fires by then
+  // At most a minute ahead, so that a wall clock set forward is noticed.
+  int64_t delay = std::clamp<int64_t>(first - now(), 0, 60000);
+  expiry_armed_ = now() + delay;
+  h_.after(static_cast<uint64_t>(delay), [this] {
+    expiry_armed_ = INT64_MAX;
+    expire_due();
+    arm_expiry();
+  });
 }
 
 std::string Cse::open() {
@@ -387,6 +448,7 @@ std::string Cse::open() {
   }
   e = reconcile_access();
   if (!e.empty()) return s_.db_path + ": " + e;
+  arm_expiry();  // what expired while the gateway was down goes at the first loop turn
   // From here on the store's writes (and fsyncs, and checkpoints) run on its writer thread.
   if (h_.post) {
     e = store_.start_writer(h_.post);
@@ -558,6 +620,8 @@ ResponsePrimitive Cse::err(const RequestPrimitive& req, int rsc, const std::stri
 }
 
 void Cse::handle(const RequestPrimitive& req, const Reply& reply) {
+  // Whatever expired is gone before anyone can see it, even if its timer has not run yet.
+  if (!expiries_.empty() && expiries_.begin()->first <= now()) expire_due();
   // Expiry (TS-0004 §7.3.1.1): an expired request is answered 4008 and not executed.
   if (req.rqet) {
     int64_t exp = -1;
@@ -658,6 +722,9 @@ void Cse::do_create(const RequestPrimitive& req, const std::string& fr, Res& par
         return reply(err(req, rsc::kBadRequest, std::string("attribute ") + ro + " is set by the CSE"));
   for (auto& [k, v] : in.items())
     if (!is_internal(k)) r.a[k] = v;
+  if (in.contains("et"))
+    if (std::string bad = check_et(in["et"]); !bad.empty() || in["et"].is_null())
+      return reply(err(req, rsc::kBadRequest, bad.empty() ? "et is not a timestamp (YYYYMMDDTHHMMSS)" : bad));
   std::string creator = fr;
   switch (t) {
     case ty::kAE: {
@@ -781,6 +848,7 @@ void Cse::finish_create(const RequestPrimitive& req, Res r, const Reply& reply) 
   } else {
     e = persist(r);
     insert(std::move(r));
+    arm_expiry();
   }
   const Res& created = is_cin ? cin : res_.at(ri);
   if (is_cin && e.empty()) {
@@ -885,6 +953,8 @@ void Cse::do_retrieve(const RequestPrimitive& req, const Res& r, const Reply& re
 }
 
 void Cse::apply_update(Res& r, const Tree& pc, Tree& modified) {
+  bool et = pc.contains("et");
+  if (et) index_expiry(r, false);
   for (auto& [k, v] : pc.items()) {
     if (v.is_null())
       r.a.erase(k);
@@ -894,6 +964,10 @@ void Cse::apply_update(Res& r, const Tree& pc, Tree& modified) {
   }
   r.a["lt"] = ts();
   if (r.a.contains("st")) r.a["st"] = r.a["st"].get<int64_t>() + 1;
+  if (et) {
+    index_expiry(r, true);
+    arm_expiry();
+  }
 }
 
 void Cse::do_update(const RequestPrimitive& req, const std::string& fr, Res& r, const Reply& reply) {
@@ -908,6 +982,8 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& fr, Res& r, 
     if (ro.count(k) || is_internal(k)) return reply(err(req, rsc::kBadRequest, "attribute " + k + " is read-only"));
     if (k == "online" && r.a.contains("__dev"))  // the camera's connection state, set by the gateway
       return reply(err(req, rsc::kBadRequest, "attribute online is read-only"));
+    if (k == "et")
+      if (std::string bad = check_et(v); !bad.empty()) return reply(err(req, rsc::kBadRequest, bad));
   }
   // Whoever may UPDATE a resource may not thereby change who else may: acpi changes need UPDATE in
   // the selfPrivileges of the policies it names now (TS-0001 9.6.2.3), or, without any, ownership.
@@ -1008,6 +1084,7 @@ void Cse::remove_tree(const std::string& ri, bool notify_subs) {
   }
   if (r.ty == ty::kAE) aeis_.erase(r.a.value("aei", ""));
   if (r.ty == ty::kRemoteCSE) csis_.erase(r.a.value("csi", ""));
+  index_expiry(r, false);
   if (r.a.contains("__dev")) devices_.erase(r.a["__dev"].get<std::string>());
   store_.erase(ri);
   res_.erase(it);

@@ -101,6 +101,7 @@ class Cse {
   uint64_t notifications_sent() const { return notifications_; }
   uint64_t notification_retries() const { return notify_retried_; }
   uint64_t notifications_failed() const { return notify_failed_; }
+  uint64_t resources_expired() const { return expired_; }
   std::string structured(const std::string& ri) const;
 
  private:
@@ -167,6 +168,13 @@ class Cse {
   std::string nu_target(const std::string& nu) const;
   bool matches(const FilterCriteria& fc, const Res& r) const;
   void apply_update(Res& r, const Tree& pc, Tree& modified);
+  // expirationTime (et): "" or why `v` cannot be one (not a timestamp, or not in the future).
+  std::string check_et(const Tree& v) const;
+  void index_expiry(const Res& r, bool add);
+  // Deletes the resources whose et has passed (as a DELETE would: subtree, subscribers told), and
+  // keeps one timer (Hooks::after) armed for the next.
+  void expire_due();
+  void arm_expiry();
 
   Settings s_;
   Hooks h_;
@@ -179,6 +187,9 @@ class Cse {
   std::map<std::string, std::string> devices_;          // device uuid -> fcnt ri
   uint64_t seq_ = 0;
   uint64_t notifications_ = 0, notify_retried_ = 0, notify_failed_ = 0;
+  std::set<std::pair<int64_t, std::string>> expiries_;  // (et in Unix ms, ri) of resources in memory
+  int64_t expiry_armed_ = INT64_MAX;                     // when the armed expiry timer fires
+  uint64_t expired_ = 0;
 };
 
 }  // namespace gw::onem2m::cse

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <regex>
@@ -504,6 +506,31 @@ TEST_CASE("oneM2M CSE: camera_access grants originators their operations on the 
   Json d = retrieve(r, "CAdmin", dev);
   REQUIRE(rsc(d) == 2000);
   CHECK_FALSE(d["pc"]["cod:deviceCamera"].contains("acpi"));
+}
+
+TEST_CASE("oneM2M CSE: a resource is deleted when its expirationTime passes, and its parent's subscribers hear of it") {
+  Rig r;
+  REQUIRE(rsc(create(r, "Cexp", "cse-mn", 2, Json{{"m2m:ae", {{"rn", "exp"}, {"api", "Ne"}, {"rr", true}}}})) == 2001);
+  REQUIRE(rsc(create(r, "Cexp", "cse-mn/exp", 23, Json{{"m2m:sub", {{"rn", "s"}, {"nu", {"Cexp"}}, {"enc", {{"net", {4}}}}}}})) ==
+          2001);
+  auto in_ms = [](int64_t ms) {
+    auto t = std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+    time_t s = std::chrono::system_clock::to_time_t(t);
+    struct tm tm {};
+    gmtime_r(&s, &tm);
+    char buf[32];
+    (void)strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+    return std::string(buf);
+  };
+  Json c = create(r, "Cexp", "cse-mn/exp", 3, Json{{"m2m:cnt", {{"rn", "brief"}, {"et", in_ms(1500)}}}});
+  REQUIRE(rsc(c) == 2001);
+  CHECK(c["pc"]["m2m:cnt"].contains("et"));
+  // No request needed: the CSE's timer deletes it and notifies.
+  Json ntf;
+  REQUIRE(r.notification("Cexp", [](const Json& j) { return at(j, "/pc/m2m:sgn/nev/net") == 4; }, ntf, 4000));
+  CHECK(at(ntf, "/pc/m2m:sgn/nev/rep/m2m:cnt/rn") == "brief");
+  CHECK(rsc(retrieve(r, "Cexp", "cse-mn/exp/brief")) == 4004);
+  CHECK(rsc(create(r, "Cexp", "cse-mn/exp", 3, Json{{"m2m:cnt", {{"rn", "old"}, {"et", "19990101T000000"}}}})) == 4000);
 }
 
 TEST_CASE("oneM2M CSE: an unanswered notification is sent again with its rqi, a bounded number of times") {

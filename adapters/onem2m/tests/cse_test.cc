@@ -294,3 +294,74 @@ TEST_CASE("contentInstances: survive a restart; an older database's are moved to
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
+
+namespace {
+std::string m2m_time(int64_t ms) {
+  time_t s = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  (void)strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+  return buf;
+}
+}  // namespace
+
+TEST_CASE("expirationTime: checked, enforced with the subtree, subscribers told, also across a restart") {
+  World w;
+  w.open();
+  REQUIRE(w.create("cse-mn", ty::kAE, Tree{{"m2m:ae", {{"rn", "app"}, {"api", "Napp"}, {"rr", true}}}}).rsc == 2001);
+  // Bad values are refused with a reason.
+  auto bad = w.create("cse-mn/app", ty::kContainer, Tree{{"m2m:cnt", {{"rn", "x"}, {"et", "tomorrow"}}}});
+  CHECK(bad.rsc == 4000);
+  CHECK(bad.pc->at("m2m:dbg") == "et is not a timestamp (YYYYMMDDTHHMMSS)");
+  auto past = w.create("cse-mn/app", ty::kContainer, Tree{{"m2m:cnt", {{"rn", "x"}, {"et", m2m_time(w.clock_ms - 1000)}}}});
+  CHECK(past.rsc == 4000);
+  CHECK(w.create("cse-mn/app", ty::kContainer, Tree{{"m2m:cnt", {{"rn", "x"}, {"et", nullptr}}}}).rsc == 4000);
+  // A container that expires in 10 s, with an instance and a subscription on its parent.
+  REQUIRE(w.create("cse-mn/app", ty::kSubscription,
+                   Tree{{"m2m:sub", {{"rn", "s"}, {"nu", {"Capp"}}, {"enc", {{"net", {4}}}}}}})
+              .rsc == 2001);
+  REQUIRE(w.create("cse-mn/app", ty::kContainer, Tree{{"m2m:cnt", {{"rn", "cnt"}, {"et", m2m_time(w.clock_ms + 10000)}}}})
+              .rsc == 2001);
+  REQUIRE(w.cin("kept until the container goes").rsc == 2001);
+  // A second one whose et an UPDATE moves out, a third whose et an UPDATE removes.
+  REQUIRE(w.create("cse-mn/app", ty::kContainer, Tree{{"m2m:cnt", {{"rn", "later"}, {"et", m2m_time(w.clock_ms + 5000)}}}})
+              .rsc == 2001);
+  REQUIRE(w.create("cse-mn/app", ty::kContainer, Tree{{"m2m:cnt", {{"rn", "never"}, {"et", m2m_time(w.clock_ms + 5000)}}}})
+              .rsc == 2001);
+  RequestPrimitive up;
+  up.op = gw::onem2m::Operation::kUpdate;
+  up.to = "cse-mn/app/later";
+  up.pc = Tree{{"m2m:cnt", {{"et", m2m_time(w.clock_ms + 60000)}}}};
+  REQUIRE(w.req(up).rsc == 2004);
+  up.to = "cse-mn/app/never";
+  up.pc = Tree{{"m2m:cnt", {{"et", nullptr}}}};
+  REQUIRE(w.req(up).rsc == 2004);
+  up.pc = Tree{{"m2m:cnt", {{"et", "20000101T000000"}}}};
+  CHECK(w.req(up).rsc == 4000);
+  CHECK(w.get("cse-mn/app/cnt").rsc == 2000);
+  w.sent.clear();
+
+  w.clock_ms += 10500;
+  CHECK(w.get("cse-mn/app/cnt").rsc == 4004);
+  CHECK(w.get("cse-mn/app/cnt/la").rsc == 4004);
+  CHECK(w.get("cse-mn/app/later").rsc == 2000);
+  CHECK(w.get("cse-mn/app/never").rsc == 2000);
+  CHECK(w.cse->resources_expired() == 1);
+  REQUIRE(w.sent.size() == 1);
+  CHECK(w.sent[0].pc->at("m2m:sgn").at("nev").at("net") == 4);
+
+  // What expires while the CSE is down is gone at its first request; an expired AE is deregistered.
+  up.to = "cse-mn/app";
+  up.pc = Tree{{"m2m:ae", {{"et", m2m_time(w.clock_ms + 20000)}}}};
+  REQUIRE(w.req(up).rsc == 2004);
+  w.close();
+  w.clock_ms += 61000;
+  w.open();
+  CHECK(w.get("cse-mn/app/later").rsc == 4103);  // Capp is no longer registered
+  RequestPrimitive q;
+  q.to = "cse-mn/app";
+  q.fr = "CAdmin";
+  CHECK(w.req(q).rsc == 4004);
+  CHECK(w.cse->resources_expired() == 1);  // the AE; its children went with it
+}
