@@ -519,8 +519,10 @@ std::string Cse::reconcile_access() {
   std::vector<std::string> todo;
   if (!ae.empty() && e.empty()) todo.push_back(ae);
   while (!todo.empty() && e.empty()) {
-    Res& r = res_.at(todo.back());
+    auto found = res_.find(todo.back());
     todo.pop_back();
+    if (found == res_.end()) continue;
+    Res& r = found->second;
     for (auto& k : r.kids) todo.push_back(k);
     if (r.a.value("__cr", "") != s_.cse_id ||
         (r.ty != ty::kAE && r.ty != ty::kFlexContainer && r.ty != ty::kContainer))
