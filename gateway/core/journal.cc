@@ -208,6 +208,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const Options& opts, Recovery* re
 
 Journal::~Journal() {
   (void)flush_cursors();
+  (void)sync_retired();
   if (fd_ >= 0) {
     if (opts_.fsync != Fsync::kNone) ::fsync(fd_);
     ::close(fd_);
@@ -215,9 +216,14 @@ Journal::~Journal() {
 }
 
 Result<void> Journal::open_new_segment() {
+  const bool batch = opts_.fsync == Fsync::kBatch;
   if (fd_ >= 0) {
-    if (opts_.fsync != Fsync::kNone) ::fsync(fd_);
-    ::close(fd_);
+    if (batch) {
+      retired_fds_.push_back(fd_);  // synced by the next sync job or sync(), off this path
+    } else {
+      if (opts_.fsync != Fsync::kNone) ::fsync(fd_);
+      ::close(fd_);
+    }
     fd_ = -1;
   }
   std::string path = opts_.dir + "/" + segment_name(next_seq_);
@@ -225,7 +231,10 @@ Result<void> Journal::open_new_segment() {
   if (fd_ < 0) return make_error("journal: cannot create " + path + ": " + std::strerror(errno));
   if (::write(fd_, kMagic, sizeof kMagic) != static_cast<ssize_t>(sizeof kMagic))
     return make_error("journal: cannot write " + path + ": " + std::strerror(errno));
-  if (opts_.fsync != Fsync::kNone) fsync_dir(opts_.dir);
+  if (batch)
+    dir_dirty_ = true;
+  else if (opts_.fsync != Fsync::kNone)
+    fsync_dir(opts_.dir);
   segments_.push_back(Segment{next_seq_, next_seq_ - 1, sizeof kMagic, path});
   total_bytes_ += sizeof kMagic;
   release_acked();
@@ -272,7 +281,21 @@ Result<uint64_t> Journal::append(std::string_view stream, std::string_view paylo
   return seq;
 }
 
+Result<void> Journal::sync_retired() {
+  std::string error;
+  for (int fd : retired_fds_) {
+    if (::fdatasync(fd) != 0 && error.empty()) error = std::string("journal: fsync failed: ") + std::strerror(errno);
+    ::close(fd);
+  }
+  retired_fds_.clear();
+  if (dir_dirty_) fsync_dir(opts_.dir);
+  dir_dirty_ = false;
+  if (!error.empty()) return make_error(error);
+  return {};
+}
+
 Result<void> Journal::sync() {
+  if (auto r = sync_retired(); !r) return r;
   if (opts_.fsync != Fsync::kNone && fd_ >= 0 && ::fdatasync(fd_) != 0)
     return make_error(std::string("journal: fsync failed: ") + std::strerror(errno));
   durable_seq_ = next_seq_ - 1;
@@ -355,6 +378,9 @@ Journal::SyncJob Journal::begin_sync() {
   job.fsync = opts_.fsync != Fsync::kNone;
   job.upto = next_seq_ - 1;
   if (job.fsync && fd_ >= 0 && job.upto > durable_seq_) job.fd = ::dup(fd_);
+  job.retired.swap(retired_fds_);
+  job.sync_dir = dir_dirty_;
+  dir_dirty_ = false;
   if (cursors_dirty_) {
     job.write_cursors = true;
     job.cursors = cursors_;
@@ -365,8 +391,17 @@ Journal::SyncJob Journal::begin_sync() {
 }
 
 void Journal::run_sync(SyncJob& job) {
+  // Closed segments first: their records precede the open segment's.
+  for (int fd : job.retired) {
+    if (::fdatasync(fd) != 0 && job.records_error.empty())
+      job.records_error = std::string("journal: fsync failed: ") + std::strerror(errno);
+    ::close(fd);
+  }
+  job.retired.clear();
+  if (job.sync_dir) fsync_dir(job.dir);
   if (job.fd >= 0) {
-    if (::fdatasync(job.fd) != 0) job.records_error = std::string("journal: fsync failed: ") + std::strerror(errno);
+    if (::fdatasync(job.fd) != 0 && job.records_error.empty())
+      job.records_error = std::string("journal: fsync failed: ") + std::strerror(errno);
     ::close(job.fd);
     job.fd = -1;
   }

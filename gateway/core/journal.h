@@ -55,7 +55,9 @@ class Journal {
   ~Journal();
 
   Result<uint64_t> append(std::string_view stream, std::string_view payload);
-  Result<void> sync();  // fdatasync of the open segment (records only; cursors: flush_cursors())
+  // fdatasync of the closed segments not yet synced and of the open segment (records only;
+  // cursors: flush_cursors())
+  Result<void> sync();
   uint64_t last_seq() const { return next_seq_ - 1; }
   uint64_t durable_seq() const { return durable_seq_; }
 
@@ -80,6 +82,10 @@ class Journal {
   // records the outcome (durable_seq, segments freed by the persisted cursors).
   struct SyncJob {
     int fd = -1;            // dup of the open segment; -1: no records to sync
+    // Segments closed since the last job (kBatch): synced and closed by run_sync, with the
+    // directory when a segment was created, so that a switch costs the loop no fsync.
+    std::vector<int> retired;
+    bool sync_dir = false;
     uint64_t upto = 0;      // records up to this seq are durable once fd is synced
     bool write_cursors = false;
     std::string dir, cursors_text;
@@ -106,6 +112,7 @@ class Journal {
   static uint32_t crc32c(uint32_t crc, const void* data, size_t len);
 
  private:
+  Result<void> sync_retired();
   struct Segment {
     uint64_t first_seq;
     uint64_t last_seq;  // first_seq - 1 when empty
@@ -125,6 +132,8 @@ class Journal {
   Options opts_;
   std::vector<Segment> segments_;
   int fd_ = -1;  // current (last) segment
+  std::vector<int> retired_fds_;  // kBatch: closed segments whose data the next sync job syncs
+  bool dir_dirty_ = false;        // kBatch: a segment was created since the last directory sync
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;
   uint64_t total_bytes_ = 0;

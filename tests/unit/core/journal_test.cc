@@ -221,6 +221,8 @@ TEST_CASE("off-loop group commit: a sync job covers what was there at begin_sync
   failed.cursors_error = "journal: cannot replace cursors: injected";
   if (failed.fd >= 0) ::close(failed.fd);
   failed.fd = -1;
+  for (int fd : failed.retired) ::close(fd);
+  failed.retired.clear();
   j.end_sync(failed);
   CHECK(j.durable_seq() == 30);
   CHECK(j.cursors_dirty());
@@ -229,4 +231,38 @@ TEST_CASE("off-loop group commit: a sync job covers what was there at begin_sync
   j.end_sync(again);
   CHECK(j.durable_seq() == 31);
   CHECK(j.cursor("onem2m") == 25);
+}
+
+TEST_CASE("a segment switch leaves the closed segment's sync to the next sync job (kBatch)") {
+  gwtest::TempDir t;
+  auto opened = gw::Journal::open(opts(t.path(), 256));
+  REQUIRE(opened.ok());
+  auto& j = *opened.value();
+  j.add_cursor("c");
+  auto first = j.begin_sync();  // the new journal's first segment: its directory entry
+  CHECK(first.sync_dir);
+  gw::Journal::run_sync(first);
+  j.end_sync(first);
+  for (int i = 0; i < 20; ++i) REQUIRE(j.append("s", std::string(60, 'a' + i)).ok());
+  size_t segments = j.segment_count();
+  REQUIRE(segments >= 4);
+  auto job = j.begin_sync();
+  CHECK(job.retired.size() == segments - 1);  // every closed segment, still open for its sync
+  CHECK(job.sync_dir);
+  CHECK(job.fd >= 0);
+  CHECK(job.upto == 20);
+  auto none = j.begin_sync();  // handed over once
+  CHECK(none.retired.empty());
+  CHECK_FALSE(none.sync_dir);
+  gw::Journal::run_sync(job);
+  CHECK(job.retired.empty());
+  CHECK(job.records_error.empty());
+  j.end_sync(job);
+  CHECK(j.durable_seq() == 20);
+  // sync() (FSYNC_ALWAYS / shutdown paths) covers closed segments too.
+  for (int i = 0; i < 10; ++i) REQUIRE(j.append("s", std::string(60, 'z')).ok());
+  REQUIRE(j.sync().ok());
+  CHECK(j.durable_seq() == 30);
+  CHECK(j.begin_sync().retired.empty());
+  CHECK(all(j).size() == 30);
 }
