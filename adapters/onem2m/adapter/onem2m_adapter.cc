@@ -250,6 +250,7 @@ class OneM2MAdapter : public gw::sdk::Adapter {
     j["notifications"] = cse_ ? cse_->notifications_sent() : 0;
     j["notification_retries"] = cse_ ? cse_->notification_retries() : 0;
     j["notifications_failed"] = cse_ ? cse_->notifications_failed() : 0;
+    j["resources_expired"] = cse_ ? cse_->resources_expired() : 0;
     j["bridged"] = bridged_;
     j["unmapped"] = unmapped_;
     j["reconnects"] = reconnects_;

@@ -530,6 +530,7 @@ TEST_CASE("oneM2M CSE: a resource is deleted when its expirationTime passes, and
   REQUIRE(r.notification("Cexp", [](const Json& j) { return at(j, "/pc/m2m:sgn/nev/net") == 4; }, ntf, 4000));
   CHECK(at(ntf, "/pc/m2m:sgn/nev/rep/m2m:cnt/rn") == "brief");
   CHECK(rsc(retrieve(r, "Cexp", "cse-mn/exp/brief")) == 4004);
+  CHECK(m2mtest::adapter_status(*r.gw, "onem2m").value("resources_expired", 0) == 1);
   CHECK(rsc(create(r, "Cexp", "cse-mn/exp", 3, Json{{"m2m:cnt", {{"rn", "old"}, {"et", "19990101T000000"}}}})) == 4000);
 }
 
