@@ -338,6 +338,7 @@ std::string Cse::check_et(const Tree& v) const {
 }
 
 void Cse::index_expiry(const Res& r, bool add) {
+  // contentInstances are not in memory: the store indexes their et (refresh_cin_expiry).
   if (r.ty == ty::kContentInstance || !r.a.contains("et") || !r.a["et"].is_string()) return;
   int64_t ms = parse_ts(r.a["et"].get<std::string>());
   if (ms < 0) return;
@@ -347,11 +348,35 @@ void Cse::index_expiry(const Res& r, bool add) {
     expiries_.erase({ms, r.ri});
 }
 
+void Cse::refresh_cin_expiry() {
+  std::string et = store_.cin_next_expiry();
+  if (et.empty()) {
+    next_cin_et_ = INT64_MAX;
+    return;
+  }
+  int64_t ms = parse_ts(et);
+  // An et stored before it was checked and not a timestamp: due if it sorts before now (the sweep
+  // compares the text), else looked at again in a minute.
+  if (ms < 0) ms = et <= ts() ? 0 : now() + 60000;
+  next_cin_et_ = ms;
+}
+
 void Cse::expire_due() {
   int64_t t = now();
   std::vector<std::string> due;
   for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= t; ++it) due.push_back(it->second);
-  if (due.empty()) return;
+  std::vector<std::string> due_cins;
+  bool cins_swept = next_cin_et_ <= t;
+  if (cins_swept) {
+    // The store's index holds committed instances only: read it again once these deletions are.
+    std::string e = store_.cin_expired(ts(), 256, &due_cins);
+    if (!e.empty()) h_.log(GW_LOG_ERROR, "store: reading expired contentInstances: " + e);
+    next_cin_et_ = INT64_MAX;
+  }
+  if (due.empty() && due_cins.empty()) {
+    if (cins_swept) refresh_cin_expiry();
+    return;
+  }
   std::vector<std::pair<std::string, Res>> gone;  // (parent, resource) for the parents' subscribers
   store_.begin();
   for (auto& ri : due) {
@@ -369,15 +394,36 @@ void Cse::expire_due() {
     ++expired_;
     gone.emplace_back(copy.pi, std::move(copy));
   }
+  for (auto& ri : due_cins) {
+    Res tmp;
+    Res* c = lookup(ri, tmp);
+    if (!c || c->ty != ty::kContentInstance) continue;  // deleted meanwhile
+    Res copy = *c;
+    h_.log(GW_LOG_INFO, "cse: " + structured(ri) + " expired (et " + copy.a.value("et", "") + "), deleted");
+    remove_tree(ri, true);
+    auto p = res_.find(copy.pi);
+    if (p != res_.end()) {
+      p->second.a["cni"] = p->second.a.value("cni", 0) - 1;
+      p->second.a["cbs"] = p->second.a.value("cbs", int64_t{0}) - copy.a.value("cs", int64_t{0});
+      persist(p->second);
+    }
+    ++expired_;
+    gone.emplace_back(copy.pi, std::move(copy));
+  }
   std::string e = store_.commit();
   if (!e.empty()) h_.log(GW_LOG_ERROR, "store: deleting expired resources: " + e);
+  if (cins_swept)
+    store_.after_commit([this](bool) {
+      refresh_cin_expiry();
+      arm_expiry();
+    });
   for (auto& [pi, r] : gone)
     if (res_.count(pi)) notify(pi, net::kDeleteOfDirectChildResource, r, Tree::object());
 }
 
 void Cse::arm_expiry() {
-  if (!h_.after || expiries_.empty()) return;
-  int64_t first = expiries_.begin()->first;
+  int64_t first = next_expiry();
+  if (!h_.after || first == INT64_MAX) return;
   if (expiry_armed_ <= first) return;  // the armed timer fires by then
   // At most a minute ahead, so that a wall clock set forward is noticed.
   int64_t delay = std::clamp<int64_t>(first - now(), 0, 60000);
@@ -448,6 +494,7 @@ std::string Cse::open() {
   }
   e = reconcile_access();
   if (!e.empty()) return s_.db_path + ": " + e;
+  refresh_cin_expiry();
   arm_expiry();  // what expired while the gateway was down goes at the first loop turn
   // From here on the store's writes (and fsyncs, and checkpoints) run on its writer thread.
   if (h_.post) {
@@ -623,7 +670,7 @@ ResponsePrimitive Cse::err(const RequestPrimitive& req, int rsc, const std::stri
 
 void Cse::handle(const RequestPrimitive& req, const Reply& reply) {
   // Whatever expired is gone before anyone can see it, even if its timer has not run yet.
-  if (!expiries_.empty() && expiries_.begin()->first <= now()) expire_due();
+  if (next_expiry() <= now()) expire_due();
   // Expiry (TS-0004 §7.3.1.1): an expired request is answered 4008 and not executed.
   if (req.rqet) {
     int64_t exp = -1;
@@ -862,6 +909,10 @@ void Cse::finish_create(const RequestPrimitive& req, Res r, const Reply& reply) 
     parent.a["st"] = parent.a.value("st", 0) + 1;
     parent.a["lt"] = created.a.value("ct", "");
     enforce_container(parent);
+    if (created.a.contains("et") && created.a["et"].is_string()) {
+      next_cin_et_ = std::min(next_cin_et_, parse_ts(created.a["et"].get<std::string>()));
+      arm_expiry();
+    }
   }
   if (e.empty()) e = store_.commit();
   else store_.commit();

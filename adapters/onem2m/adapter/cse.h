@@ -5,6 +5,7 @@
 // primitives, replies and CSE-originated requests go out through callbacks. Loop thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -175,6 +176,12 @@ class Cse {
   // keeps one timer (Hooks::after) armed for the next.
   void expire_due();
   void arm_expiry();
+  // The earliest et of anything (in memory or a stored contentInstance), INT64_MAX if none.
+  int64_t next_expiry() const {
+    int64_t m = expiries_.empty() ? INT64_MAX : expiries_.begin()->first;
+    return std::min(m, next_cin_et_);
+  }
+  void refresh_cin_expiry();  // next_cin_et_ from the store's et index
 
   Settings s_;
   Hooks h_;
@@ -189,6 +196,7 @@ class Cse {
   uint64_t notifications_ = 0, notify_retried_ = 0, notify_failed_ = 0;
   std::set<std::pair<int64_t, std::string>> expiries_;  // (et in Unix ms, ri) of resources in memory
   int64_t expiry_armed_ = INT64_MAX;                     // when the armed expiry timer fires
+  int64_t next_cin_et_ = INT64_MAX;                      // earliest et of a stored contentInstance
   uint64_t expired_ = 0;
 };
 

@@ -100,7 +100,7 @@ Store::~Store() {
   thread_w_.close();
   if (thread_w_.db) sqlite3_close(thread_w_.db);
   direct_.close();
-  for (sqlite3_stmt* st : {cin_get_, cin_name_, cin_each_, cin_each_desc_})
+  for (sqlite3_stmt* st : {cin_get_, cin_name_, cin_each_, cin_each_desc_, cin_et_due_, cin_et_next_})
     if (st) sqlite3_finalize(st);
   if (db_) sqlite3_close(db_);
 }
@@ -138,7 +138,10 @@ std::string Store::open(const std::string& path, bool sync_full) {
         "ct INTEGER NOT NULL, cs INTEGER NOT NULL, body TEXT NOT NULL);"
         "CREATE UNIQUE INDEX IF NOT EXISTS cin_ri ON cin (ri);"
         "CREATE UNIQUE INDEX IF NOT EXISTS cin_rn ON cin (pi, rn);"
-        "CREATE INDEX IF NOT EXISTS cin_pi ON cin (pi, id);");
+        "CREATE INDEX IF NOT EXISTS cin_pi ON cin (pi, id);"
+        // expirationTime: only the (rare) instances that carry one are in this index.
+        "CREATE INDEX IF NOT EXISTS cin_et ON cin (json_extract(body, '$.et')) "
+        "WHERE json_extract(body, '$.et') IS NOT NULL;");
   if (!e.empty()) return path + ": " + e;
   std::string sel = kCinCols;
   direct_.db = db_;
@@ -147,7 +150,12 @@ std::string Store::open(const std::string& path, bool sync_full) {
   if (!prepare(cin_get_, (sel + "WHERE ri=?1").c_str()) ||
       !prepare(cin_name_, "SELECT ri, id FROM cin WHERE pi=?1 AND rn=?2") ||
       !prepare(cin_each_, (sel + "WHERE pi=?1 ORDER BY id ASC").c_str()) ||
-      !prepare(cin_each_desc_, (sel + "WHERE pi=?1 ORDER BY id DESC").c_str()))
+      !prepare(cin_each_desc_, (sel + "WHERE pi=?1 ORDER BY id DESC").c_str()) ||
+      !prepare(cin_et_due_,
+               "SELECT ri FROM cin WHERE json_extract(body, '$.et') IS NOT NULL AND json_extract(body, '$.et') <= ?1 "
+               "ORDER BY json_extract(body, '$.et') LIMIT ?2") ||
+      !prepare(cin_et_next_,
+               "SELECT min(json_extract(body, '$.et')) FROM cin WHERE json_extract(body, '$.et') IS NOT NULL"))
     return path + ": " + sqlite3_errmsg(db_);
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT coalesce(max(id), 0), count(*) FROM cin", -1, &st, nullptr) != SQLITE_OK)
@@ -561,6 +569,26 @@ bool Store::cin_edge(const std::string& pi, bool newest, CinRow* out) {
   if (p == ov_pi_.end() || p->second.empty()) return false;
   if (out) *out = ov_ins_.at(p->second.begin()->second).row;
   return true;
+}
+
+std::string Store::cin_expired(const std::string& now_ts, int limit, std::vector<std::string>* ris) {
+  sqlite3_reset(cin_et_due_);
+  sqlite3_bind_text(cin_et_due_, 1, now_ts.data(), static_cast<int>(now_ts.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int(cin_et_due_, 2, limit);
+  int rc;
+  while ((rc = sqlite3_step(cin_et_due_)) == SQLITE_ROW) ris->push_back(text(cin_et_due_, 0));
+  std::string e = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_);
+  sqlite3_reset(cin_et_due_);
+  return e;
+}
+
+std::string Store::cin_next_expiry() {
+  sqlite3_reset(cin_et_next_);
+  std::string et;
+  if (sqlite3_step(cin_et_next_) == SQLITE_ROW && sqlite3_column_type(cin_et_next_, 0) == SQLITE_TEXT)
+    et = text(cin_et_next_, 0);
+  sqlite3_reset(cin_et_next_);
+  return et;
 }
 
 std::string Store::cin_tally(const std::function<void(const CinTally&)>& fn) {

@@ -103,6 +103,11 @@ class Store {
   std::string cin_tally(const std::function<void(const CinTally&)>& fn);
   std::string cin_erase(const std::string& ri);
   std::string cin_erase_all(const std::string& pi);
+  // expirationTime of contentInstances (an index on the et in their attributes; only instances
+  // that have one are in it). Committed rows only: the CSE arms its timer for pending ones itself.
+  // Up to `limit` ris whose et <= now_ts (oldest et first), and the earliest et ("" = none).
+  std::string cin_expired(const std::string& now_ts, int limit, std::vector<std::string>* ris);
+  std::string cin_next_expiry();
   uint64_t cin_count() const { return cin_count_; }
 
  private:
@@ -179,6 +184,8 @@ class Store {
   sqlite3_stmt* cin_name_ = nullptr;
   sqlite3_stmt* cin_each_ = nullptr;
   sqlite3_stmt* cin_each_desc_ = nullptr;
+  sqlite3_stmt* cin_et_due_ = nullptr;
+  sqlite3_stmt* cin_et_next_ = nullptr;
   int64_t cin_id_ = 0;      // the last id given (ids order a parent's instances by creation)
   uint64_t cin_count_ = 0;  // instances, the overlay's included
   int last_rc_ = 0;         // of read_cin's step

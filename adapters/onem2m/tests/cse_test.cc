@@ -365,3 +365,39 @@ TEST_CASE("expirationTime: checked, enforced with the subtree, subscribers told,
   CHECK(w.req(q).rsc == 4004);
   CHECK(w.cse->resources_expired() == 1);  // the AE; its children went with it
 }
+
+TEST_CASE("expirationTime of contentInstances: indexed in the store, enforced, also after a restart") {
+  World w;
+  w.open();
+  w.app(Tree{{"mni", 100}});
+  auto cin_et = [&](const std::string& rn, int64_t in_ms) {
+    return w.create("cse-mn/app/cnt", ty::kContentInstance,
+                    Tree{{"m2m:cin", {{"rn", rn}, {"con", rn}, {"et", m2m_time(w.clock_ms + in_ms)}}}});
+  };
+  REQUIRE(w.cin("forever", "forever").rsc == 2001);
+  REQUIRE(cin_et("soon", 5000).rsc == 2001);
+  REQUIRE(cin_et("later", 30000).rsc == 2001);
+  CHECK(w.create("cse-mn/app/cnt", ty::kContentInstance,
+                 Tree{{"m2m:cin", {{"con", "x"}, {"et", m2m_time(w.clock_ms - 5000)}}}})
+            .rsc == 4000);
+  REQUIRE(w.create("cse-mn/app/cnt", ty::kSubscription,
+                   Tree{{"m2m:sub", {{"rn", "s"}, {"nu", {"Capp"}}, {"enc", {{"net", {4}}}}}}})
+              .rsc == 2001);
+  w.sent.clear();
+  CHECK(w.cnt_attrs()["cni"] == 3);
+  w.clock_ms += 6000;
+  CHECK(w.get("cse-mn/app/cnt/soon").rsc == 4004);
+  CHECK(w.get("cse-mn/app/cnt/later").rsc == 2000);
+  CHECK(w.cnt_attrs()["cni"] == 2);
+  CHECK(w.cse->resources_expired() == 1);
+  REQUIRE(w.sent.size() == 1);
+  CHECK(w.sent[0].pc->at("m2m:sgn").at("nev").at("rep").at("m2m:cin").at("rn") == "soon");
+  // The index is in the database: after a restart past its et, "later" goes too.
+  w.close();
+  w.clock_ms += 30000;
+  w.open();
+  CHECK(w.get("cse-mn/app/cnt/later").rsc == 4004);
+  CHECK(w.get("cse-mn/app/cnt/forever").rsc == 2000);
+  CHECK(w.cnt_attrs()["cni"] == 1);
+  CHECK(con_of(w.get("cse-mn/app/cnt/la")) == "forever");
+}
