@@ -363,8 +363,8 @@ void Cse::refresh_cin_expiry() {
 
 void Cse::expire_due() {
   int64_t t = now();
-  std::vector<std::string> due;
-  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= t; ++it) due.push_back(it->second);
+  std::vector<std::pair<int64_t, std::string>> due;
+  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= t; ++it) due.push_back(*it);
   std::vector<std::string> due_cins;
   bool cins_swept = next_cin_et_ <= t;
   if (cins_swept) {
@@ -379,9 +379,12 @@ void Cse::expire_due() {
   }
   std::vector<std::pair<std::string, Res>> gone;  // (parent, resource) for the parents' subscribers
   store_.begin();
-  for (auto& ri : due) {
+  for (auto& [ms, ri] : due) {
     auto it = res_.find(ri);
-    if (it == res_.end()) continue;  // went with an expired ancestor
+    if (it == res_.end()) {  // went with an expired ancestor (which took its entry along)
+      expiries_.erase({ms, ri});
+      continue;
+    }
     Res copy = it->second;
     copy.kids.clear();
     h_.log(GW_LOG_INFO, "cse: " + structured(ri) + " expired (et " + copy.a.value("et", "") + "), deleted");
