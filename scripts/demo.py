@@ -95,7 +95,9 @@ def main():
         stack.start_camsim('nvrsim', 'NVR', 1, os.path.join(models, 'nvr-4ch.json'), channels=4,
                            extra=['--report-interval-ms', '15000', '--event-interval-ms', str(a.event_interval_ms * 2)])
         stack.wait_line('camsim', r'online', 30, count=a.cameras)
-        say('cameras online; starting the oneM2M application and the OIC client')
+        say('cameras online; starting the oneM2M application (AE Cdemo-app: the configuration\'s camera_access rule '
+            'grants it RETRIEVE, UPDATE and DISCOVER on the cameras through the accessControlPolicy camgw-cameras) '
+            'and the OIC client')
         py = ['/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable, '-u']
         here = os.path.dirname(os.path.abspath(__file__))
         quiet = lambda l: None if 'slower stringprep' in l else l
