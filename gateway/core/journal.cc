@@ -281,14 +281,21 @@ Result<uint64_t> Journal::append(std::string_view stream, std::string_view paylo
   return seq;
 }
 
-Result<void> Journal::sync_retired() {
+// Syncs and closes the closed segments' descriptors, then the directory if asked: "" or the first
+// failure. Used on the loop (sync()) and on the durability thread (run_sync).
+std::string Journal::sync_closed(std::vector<int>& fds, bool dir, const std::string& path) {
   std::string error;
-  for (int fd : retired_fds_) {
+  for (int fd : fds) {
     if (::fdatasync(fd) != 0 && error.empty()) error = std::string("journal: fsync failed: ") + std::strerror(errno);
     ::close(fd);
   }
-  retired_fds_.clear();
-  if (dir_dirty_) fsync_dir(opts_.dir);
+  fds.clear();
+  if (dir) fsync_dir(path);
+  return error;
+}
+
+Result<void> Journal::sync_retired() {
+  std::string error = sync_closed(retired_fds_, dir_dirty_, opts_.dir);
   dir_dirty_ = false;
   if (!error.empty()) return make_error(error);
   return {};
@@ -392,13 +399,7 @@ Journal::SyncJob Journal::begin_sync() {
 
 void Journal::run_sync(SyncJob& job) {
   // Closed segments first: their records precede the open segment's.
-  for (int fd : job.retired) {
-    if (::fdatasync(fd) != 0 && job.records_error.empty())
-      job.records_error = std::string("journal: fsync failed: ") + std::strerror(errno);
-    ::close(fd);
-  }
-  job.retired.clear();
-  if (job.sync_dir) fsync_dir(job.dir);
+  job.records_error = sync_closed(job.retired, job.sync_dir, job.dir);
   if (job.fd >= 0) {
     if (::fdatasync(job.fd) != 0 && job.records_error.empty())
       job.records_error = std::string("journal: fsync failed: ") + std::strerror(errno);

@@ -113,6 +113,7 @@ class Journal {
 
  private:
   Result<void> sync_retired();
+  static std::string sync_closed(std::vector<int>& fds, bool dir, const std::string& path);
   struct Segment {
     uint64_t first_seq;
     uint64_t last_seq;  // first_seq - 1 when empty

@@ -329,8 +329,8 @@ void Cse::insert(Res r) {
   res_[ri] = std::move(r);
 }
 
-std::string Cse::check_et(const Tree& v) const {
-  if (v.is_null()) return "";  // UPDATE: no expiry any more
+std::string Cse::check_et(const Tree& v, bool null_ok) const {
+  if (v.is_null() && null_ok) return "";  // UPDATE: no expiry any more
   int64_t ms = v.is_string() ? parse_ts(v.get<std::string>()) : -1;
   if (ms < 0) return "et is not a timestamp (YYYYMMDDTHHMMSS)";
   if (ms <= now()) return "et " + v.get<std::string>() + " is not in the future";
@@ -379,39 +379,27 @@ void Cse::expire_due() {
   }
   std::vector<std::pair<std::string, Res>> gone;  // (parent, resource) for the parents' subscribers
   store_.begin();
+  auto expire = [&](const Res& r) {
+    Res copy = r;
+    copy.kids.clear();
+    h_.log(GW_LOG_INFO, "cse: " + structured(copy.ri) + " expired (et " + copy.a.value("et", "") + "), deleted");
+    remove_tree(copy.ri, true);
+    unlink_from_parent(copy);
+    ++expired_;
+    gone.emplace_back(copy.pi, std::move(copy));
+  };
   for (auto& [ms, ri] : due) {
     auto it = res_.find(ri);
     if (it == res_.end()) {  // went with an expired ancestor (which took its entry along)
       expiries_.erase({ms, ri});
       continue;
     }
-    Res copy = it->second;
-    copy.kids.clear();
-    h_.log(GW_LOG_INFO, "cse: " + structured(ri) + " expired (et " + copy.a.value("et", "") + "), deleted");
-    remove_tree(ri, true);
-    auto p = res_.find(copy.pi);
-    if (p != res_.end()) {
-      auto& kids = p->second.kids;
-      kids.erase(std::remove(kids.begin(), kids.end(), ri), kids.end());
-    }
-    ++expired_;
-    gone.emplace_back(copy.pi, std::move(copy));
+    expire(it->second);
   }
   for (auto& ri : due_cins) {
     Res tmp;
     Res* c = lookup(ri, tmp);
-    if (!c || c->ty != ty::kContentInstance) continue;  // deleted meanwhile
-    Res copy = *c;
-    h_.log(GW_LOG_INFO, "cse: " + structured(ri) + " expired (et " + copy.a.value("et", "") + "), deleted");
-    remove_tree(ri, true);
-    auto p = res_.find(copy.pi);
-    if (p != res_.end()) {
-      p->second.a["cni"] = p->second.a.value("cni", 0) - 1;
-      p->second.a["cbs"] = p->second.a.value("cbs", int64_t{0}) - copy.a.value("cs", int64_t{0});
-      persist(p->second);
-    }
-    ++expired_;
-    gone.emplace_back(copy.pi, std::move(copy));
+    if (c && c->ty == ty::kContentInstance) expire(*c);  // else deleted meanwhile
   }
   std::string e = store_.commit();
   if (!e.empty()) h_.log(GW_LOG_ERROR, "store: deleting expired resources: " + e);
@@ -534,9 +522,9 @@ std::string Cse::reconcile_access() {
     auto it = res_.find(ids[i]);
     if (!want) {
       if (it != res_.end()) {
+        Res copy = it->second;
         remove_tree(ids[i], true);
-        auto& kids = res_[base_ri_].kids;
-        kids.erase(std::remove(kids.begin(), kids.end(), ids[i]), kids.end());
+        unlink_from_parent(copy);
         ++changed;
       }
       continue;
@@ -775,8 +763,7 @@ void Cse::do_create(const RequestPrimitive& req, const std::string& fr, Res& par
   for (auto& [k, v] : in.items())
     if (!is_internal(k)) r.a[k] = v;
   if (in.contains("et"))
-    if (std::string bad = check_et(in["et"]); !bad.empty() || in["et"].is_null())
-      return reply(err(req, rsc::kBadRequest, bad.empty() ? "et is not a timestamp (YYYYMMDDTHHMMSS)" : bad));
+    if (std::string bad = check_et(in["et"], false); !bad.empty()) return reply(err(req, rsc::kBadRequest, bad));
   std::string creator = fr;
   switch (t) {
     case ty::kAE: {
@@ -1039,7 +1026,7 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& fr, Res& r, 
     if (k == "online" && r.a.contains("__dev"))  // the camera's connection state, set by the gateway
       return reply(err(req, rsc::kBadRequest, "attribute online is read-only"));
     if (k == "et")
-      if (std::string bad = check_et(v); !bad.empty()) return reply(err(req, rsc::kBadRequest, bad));
+      if (std::string bad = check_et(v, true); !bad.empty()) return reply(err(req, rsc::kBadRequest, bad));
   }
   // Whoever may UPDATE a resource may not thereby change who else may: acpi changes need UPDATE in
   // the selfPrivileges of the policies it names now (TS-0001 9.6.2.3), or, without any, ownership.
@@ -1120,6 +1107,19 @@ void Cse::do_update(const RequestPrimitive& req, const std::string& fr, Res& r, 
   commit(in);
 }
 
+void Cse::unlink_from_parent(const Res& removed) {
+  auto p = res_.find(removed.pi);
+  if (p == res_.end()) return;
+  if (removed.ty == ty::kContentInstance) {  // not a kid in memory: the container's counters
+    p->second.a["cni"] = p->second.a.value("cni", 0) - 1;
+    p->second.a["cbs"] = p->second.a.value("cbs", int64_t{0}) - removed.a.value("cs", int64_t{0});
+    persist(p->second);
+    return;
+  }
+  auto& kids = p->second.kids;
+  kids.erase(std::remove(kids.begin(), kids.end(), removed.ri), kids.end());
+}
+
 void Cse::remove_tree(const std::string& ri, bool notify_subs) {
   auto it = res_.find(ri);
   if (it == res_.end()) {
@@ -1155,19 +1155,10 @@ void Cse::do_delete(const RequestPrimitive& req, Res& r, const Reply& reply) {
   Res copy = r;
   store_.begin();
   remove_tree(ri, true);
-  auto p = res_.find(pi);
-  if (p != res_.end()) {
-    auto& kids = p->second.kids;
-    kids.erase(std::remove(kids.begin(), kids.end(), ri), kids.end());
-    if (copy.ty == ty::kContentInstance) {
-      p->second.a["cni"] = p->second.a.value("cni", 0) - 1;
-      p->second.a["cbs"] = p->second.a.value("cbs", int64_t{0}) - copy.a.value("cs", int64_t{0});
-      persist(p->second);
-    }
-  }
+  unlink_from_parent(copy);
   std::string e = store_.commit();
   if (!e.empty()) return reply(err(req, rsc::kInternalServerError, "storage error"));
-  if (p != res_.end()) notify(pi, net::kDeleteOfDirectChildResource, copy, Tree::object());
+  if (res_.count(pi)) notify(pi, net::kDeleteOfDirectChildResource, copy, Tree::object());
   reply_committed(req, std::move(resp), reply);
 }
 

@@ -152,6 +152,8 @@ class Cse {
   Res* lookup(const std::string& ri, Res& tmp);
   void insert(Res r);
   void remove_tree(const std::string& ri, bool notify);
+  // After remove_tree: out of its parent's kids, or for a contentInstance its container's cni/cbs.
+  void unlink_from_parent(const Res& removed);
 
   void do_create(const RequestPrimitive& req, const std::string& fr, Res& parent, const Reply& reply);
   void do_retrieve(const RequestPrimitive& req, const Res& r, const Reply& reply);
@@ -170,7 +172,7 @@ class Cse {
   bool matches(const FilterCriteria& fc, const Res& r) const;
   void apply_update(Res& r, const Tree& pc, Tree& modified);
   // expirationTime (et): "" or why `v` cannot be one (not a timestamp, or not in the future).
-  std::string check_et(const Tree& v) const;
+  std::string check_et(const Tree& v, bool null_ok) const;  // null_ok: UPDATE may remove et
   void index_expiry(const Res& r, bool add);
   // Deletes the resources whose et has passed (as a DELETE would: subtree, subscribers told), and
   // keeps one timer (Hooks::after) armed for the next.
